@@ -1,0 +1,43 @@
+# transferd — see README.md.
+ASTERISK_ROOT ?= /var/cache/transferd/asterisk-root
+export ASTERISK_ROOT
+GO ?= go
+GOTEST_FLAGS ?=
+
+.PHONY: test unit integration asterisk run stop lint bench bench-quick build fuzz
+
+## test: unit tests with -race, then the integration tests on a real Asterisk
+## 22 (the chroot is built first when missing: needs root and about a minute).
+test: asterisk lint
+	$(GO) test -race -count=1 -timeout 15m $(GOTEST_FLAGS) ./...
+
+unit:
+	$(GO) test -race -count=1 -short ./...
+
+integration: asterisk
+	$(GO) test -race -count=1 -timeout 15m $(GOTEST_FLAGS) ./integration/...
+
+## asterisk: build the Debian sid chroot with Asterisk 22 when missing.
+asterisk:
+	@./integration/scripts/asterisk-root.sh
+
+build:
+	$(GO) build -o bin/transferd ./cmd/transferd
+
+## run: start the sandbox Asterisk (ARI on 127.0.0.1:8088) and transferd against it.
+run: asterisk build
+	$(GO) run ./integration/cmd/sandbox up -port 8088 -run dev
+	./bin/transferd --config asterisk-conf/transferd.yaml
+
+## stop: stop the sandbox Asterisk that `make run` started.
+stop:
+	$(GO) run ./integration/cmd/sandbox down -run dev
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fuzz:
+	$(GO) test -run=^$$ -fuzz=FuzzNext -fuzztime=30s ./transfer/
+	$(GO) test -run=^$$ -fuzz=FuzzCollector -fuzztime=30s ./app/featurecode/
+	$(GO) test -run=^$$ -fuzz=FuzzDecode -fuzztime=30s ./ari/

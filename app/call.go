@@ -1,0 +1,498 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/transferd/transferd/app/featurecode"
+	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/transfer"
+)
+
+// Leg roles: how a channel came into the call.
+const (
+	roleCaller   = "caller"   // entered the app from the dialplan
+	roleCallee   = "callee"   // the destination the app dialled for the caller
+	roleTarget   = "target"   // a transfer target
+	roleRecall   = "recall"   // a transferor called back after a failed partial transfer
+	roleFallback = "fallback" // the fallback destination of a failed partial transfer
+)
+
+// Call is one call through the app: its legs, its mixing bridge and at most
+// one transfer at a time. Everything but post, Info and the immutable fields
+// belongs to the call's goroutine.
+type Call struct {
+	id     string
+	app    *App
+	acct   *account
+	log    zerolog.Logger
+	bridge ari.BridgeID
+	inbox  *inbox
+	info   atomic.Pointer[CallInfo]
+
+	// Owned by the call goroutine.
+	phase       callPhase
+	legs        map[ari.ChannelID]*leg
+	order       []ari.ChannelID
+	xfer        *transfer.Transfer
+	lastXfer    *transfer.Transfer
+	xferLog     zerolog.Logger
+	xferStarted time.Time
+	xferCount   int
+	timers      map[string]*time.Timer
+	hangAfter   map[ari.PlaybackID]ari.ChannelID
+	ringbacks   map[ari.PlaybackID]bool
+	holdBridges map[ari.BridgeID]bool
+	ended       bool
+}
+
+type callPhase int
+
+const (
+	phaseDialing callPhase = iota + 1 // the callee rings
+	phaseTalking                      // the call is up
+)
+
+func (p callPhase) String() string {
+	switch p {
+	case phaseDialing:
+		return "dialing"
+	case phaseTalking:
+		return "talking"
+	}
+	return "unknown"
+}
+
+// leg is one channel of the call.
+type leg struct {
+	id        ari.ChannelID
+	role      string
+	number    string // the number that reached it (the caller's own number for the caller)
+	callback  string // where to call it back
+	answered  bool
+	gone      bool
+	collector *featurecode.Collector
+	digitGen  int
+	digitStop func() bool
+}
+
+// Messages a call's inbox carries besides ARI events.
+type (
+	callStart struct {
+		caller   ari.Channel
+		dest     string
+		callback string
+	}
+	stopCall    struct{}
+	timerFired  struct{ transfer.TimerFired }
+	digitExpiry struct {
+		leg ari.ChannelID
+		gen int
+	}
+	// command is a request from the HTTP API, answered on reply.
+	command struct {
+		action  string
+		channel ari.ChannelID // the party asking (the transferor)
+		target  string
+		data    map[string]string
+		reply   chan commandResult
+	}
+	commandResult struct {
+		info CallInfo
+		err  error
+	}
+)
+
+func newCall(a *App, acct *account, id string) *Call {
+	c := &Call{
+		id: id, app: a, acct: acct,
+		bridge:      ari.BridgeID(id),
+		inbox:       newInbox(),
+		legs:        map[ari.ChannelID]*leg{},
+		timers:      map[string]*time.Timer{},
+		hangAfter:   map[ari.PlaybackID]ari.ChannelID{},
+		ringbacks:   map[ari.PlaybackID]bool{},
+		holdBridges: map[ari.BridgeID]bool{},
+	}
+	c.log = a.log.With().Str(keyCallID, id).Str(keyAccountID, acct.name).Logger()
+	a.claimBridge(c, c.bridge)
+	return c
+}
+
+func (c *Call) post(m any) { c.inbox.push(m) }
+
+// run is the call's goroutine.
+func (c *Call) run(ctx context.Context, start callStart) {
+	defer c.app.release(c)
+	defer c.stopTimers()
+	if h := c.app.hooks.CallStarted; h != nil {
+		h()
+	}
+	if h := c.app.hooks.CallEnded; h != nil {
+		defer h()
+	}
+	c.begin(ctx, start)
+	c.publish()
+	for !c.ended {
+		select {
+		case <-ctx.Done():
+			// The process is stopping: channels stay in Stasis, and the next
+			// start finds them again (reconcile).
+			return
+		case <-c.inbox.signal:
+			for _, m := range c.inbox.take() {
+				if c.ended {
+					if cmd, ok := m.(command); ok {
+						cmd.reply <- commandResult{err: ErrUnknownCall}
+					}
+					continue
+				}
+				c.handle(ctx, m)
+			}
+			c.publish()
+		}
+	}
+	c.log.Info().Msg("call ended")
+}
+
+// begin answers nothing yet: it makes the call's bridge, indicates ringing
+// to the caller and dials the destination.
+func (c *Call) begin(ctx context.Context, s callStart) {
+	caller := &leg{id: s.caller.ID, role: roleCaller, number: s.caller.Caller.Number, callback: s.callback,
+		collector: c.acct.matcher.NewCollector()}
+	c.addLeg(caller)
+	c.phase = phaseDialing
+	c.log.Info().Str("destination", s.dest).Str("caller", caller.number).Msg("call started")
+	if _, err := c.app.client.Bridges.Create(ctx, ari.BridgeParams{ID: c.bridge, Type: "mixing,dtmf_events", Name: "transferd " + c.id}); err != nil {
+		c.log.Error().Err(err).Msg("create call bridge")
+		c.hangup(ctx, caller.id, "congestion")
+		return
+	}
+	if err := c.app.client.Channels.Ring(ctx, caller.id); err != nil {
+		c.log.Debug().Err(err).Msg("ring caller")
+	}
+	callee := &leg{id: ari.ChannelID(c.id + "-b"), role: roleCallee, number: s.dest, callback: s.dest}
+	if err := c.dial(ctx, callee, "", caller.id, c.acct.cfg.DialTimeout); err != nil {
+		c.log.Warn().Err(err).Msg("dial destination")
+		c.hangup(ctx, caller.id, "unallocated")
+	}
+}
+
+func (c *Call) addLeg(l *leg) {
+	if l.collector == nil {
+		l.collector = c.acct.matcher.NewCollector()
+	}
+	c.legs[l.id] = l
+	c.order = append(c.order, l.id)
+	c.app.claim(c, l.id)
+}
+
+// dial creates a leg in the application, optionally joins it to a bridge
+// (so early media reaches whoever is there) and dials it. The app sees the
+// progress as Dial events.
+func (c *Call) dial(ctx context.Context, l *leg, bridge ari.BridgeID, caller ari.ChannelID, timeout time.Duration) error {
+	ds, err := c.acct.cfg.DialString(l.number)
+	if err != nil {
+		return err
+	}
+	c.addLeg(l)
+	vars := map[string]string{"TRANSFERD_CALL": c.id}
+	for k, v := range c.acct.cfg.Variables {
+		vars[k] = v
+	}
+	p := ari.CreateParams{Endpoint: ds, App: c.app.cfg.ARI.App, AppArgs: "dialed," + c.id, ChannelID: l.id, Variables: vars}
+	if strings.HasPrefix(ds, "Local/") {
+		p.OtherChannelID = l.id + "-2"
+	}
+	if _, err := c.app.client.Channels.Create(ctx, p); err != nil {
+		l.gone = true
+		return fmt.Errorf("create %s (%s): %w", l.id, ds, err)
+	}
+	if bridge != "" {
+		if err := c.app.client.Bridges.AddChannel(ctx, bridge, ari.AddChannelParams{Channels: []ari.ChannelID{l.id}, AbsorbDTMF: true}); err != nil {
+			c.hangup(ctx, l.id, "normal")
+			return fmt.Errorf("add %s to %s: %w", l.id, bridge, err)
+		}
+	}
+	secs := int(timeout / time.Second)
+	if err := c.app.client.Channels.Dial(ctx, l.id, caller, secs); err != nil {
+		c.hangup(ctx, l.id, "normal")
+		return fmt.Errorf("dial %s (%s): %w", l.id, ds, err)
+	}
+	c.log.Debug().Str(keyChannelID, string(l.id)).Str("dialstring", ds).Str("role", l.role).Msg("dialing")
+	return nil
+}
+
+// handle processes one inbox message.
+func (c *Call) handle(ctx context.Context, m any) {
+	switch m := m.(type) {
+	case stopCall:
+		c.ended = true
+	case timerFired:
+		if c.xfer != nil {
+			c.step(ctx, m.TimerFired)
+		}
+	case digitExpiry:
+		if l := c.legs[m.leg]; l != nil && l.digitGen == m.gen && !l.gone {
+			c.onDigitResult(ctx, l, l.collector.Timeout())
+		}
+	case command:
+		info, err := c.onCommand(ctx, m)
+		m.reply <- commandResult{info: info, err: err}
+	case ari.Event:
+		c.onEvent(ctx, m)
+	}
+}
+
+func (c *Call) onEvent(ctx context.Context, ev ari.Event) {
+	switch e := ev.(type) {
+	case *ari.Dial:
+		l := c.legs[e.Peer.ID]
+		if l == nil {
+			return
+		}
+		switch e.Dialstatus {
+		case "ANSWER":
+			c.onAnswered(ctx, l)
+		case "RINGING", "PROGRESS", "PROCEEDING", "":
+			if e.Dialstatus == "RINGING" && c.xfer != nil {
+				c.step(ctx, transfer.Ringing{Channel: string(l.id)})
+			}
+		default:
+			c.onDialFailed(ctx, l, e.Dialstatus)
+		}
+	case *ari.ChannelStateChange:
+		// A second source of "answered", for legs whose Dial event was missed.
+		if l := c.legs[e.Channel.ID]; l != nil && e.Channel.State == "Up" && l.role != roleCaller {
+			c.onAnswered(ctx, l)
+		}
+	case *ari.ChannelHangupRequest:
+		if l := c.legs[e.Channel.ID]; l != nil {
+			c.onLeft(ctx, l, e.Cause)
+		}
+	case *ari.StasisEnd:
+		if l := c.legs[e.Channel.ID]; l != nil {
+			c.onLeft(ctx, l, 0)
+		}
+	case *ari.ChannelDestroyed:
+		if l := c.legs[e.Channel.ID]; l != nil {
+			c.onLeft(ctx, l, e.Cause)
+		}
+	case *ari.ChannelDtmfReceived:
+		if l := c.legs[e.Channel.ID]; l != nil {
+			c.onDigit(ctx, l, e.Digit)
+		}
+	case *ari.PlaybackFinished:
+		if ch, ok := c.hangAfter[e.Playback.ID]; ok {
+			delete(c.hangAfter, e.Playback.ID)
+			c.hangup(ctx, ch, "normal")
+		}
+		delete(c.ringbacks, e.Playback.ID)
+	}
+}
+
+func (c *Call) onAnswered(ctx context.Context, l *leg) {
+	if l.answered || l.gone {
+		return
+	}
+	l.answered = true
+	switch {
+	case c.phase == phaseDialing && l.role == roleCallee:
+		caller := c.firstLeg(roleCaller)
+		if caller == nil || caller.gone {
+			c.hangup(ctx, l.id, "normal")
+			return
+		}
+		if err := c.app.client.Channels.Answer(ctx, caller.id); err != nil {
+			c.log.Warn().Err(err).Msg("answer caller")
+		}
+		caller.answered = true
+		if err := c.app.client.Bridges.AddChannel(ctx, c.bridge, ari.AddChannelParams{Channels: []ari.ChannelID{caller.id, l.id}, AbsorbDTMF: true}); err != nil {
+			c.log.Error().Err(err).Msg("bridge caller and callee")
+			c.hangup(ctx, caller.id, "normal")
+			c.hangup(ctx, l.id, "normal")
+			return
+		}
+		c.phase = phaseTalking
+		c.log.Info().Str("callee", string(l.id)).Msg("call answered")
+	case c.xfer != nil && c.inTransfer(l.id):
+		c.step(ctx, transfer.Answered{Channel: string(l.id)})
+	default:
+		// A leg left ringing by a finished transfer (the transferee hung up
+		// while the target rang): the call simply goes on with it.
+		c.stopRingbacks(ctx)
+		c.log.Info().Str(keyChannelID, string(l.id)).Msg("leg answered")
+	}
+}
+
+func (c *Call) onDialFailed(ctx context.Context, l *leg, status string) {
+	if l.gone || l.answered {
+		return
+	}
+	c.log.Info().Str(keyChannelID, string(l.id)).Str("dialstatus", status).Msg("dial failed")
+	switch {
+	case c.phase == phaseDialing && l.role == roleCallee:
+		if caller := c.firstLeg(roleCaller); caller != nil {
+			c.hangup(ctx, caller.id, hangupReason(status))
+		}
+	case c.xfer != nil && c.inTransfer(l.id):
+		c.step(ctx, transfer.DialFailed{Channel: string(l.id), Outcome: transfer.ClassifyDial(status)})
+	default:
+		c.hangup(ctx, l.id, "normal")
+	}
+}
+
+// hangupReason maps a dial status to the reason the caller is hung up with,
+// so the caller's phone shows busy as busy.
+func hangupReason(dialstatus string) string {
+	switch dialstatus {
+	case "BUSY":
+		return "busy"
+	case "NOANSWER":
+		return "no_answer"
+	case "CONGESTION", "CHANUNAVAIL":
+		return "congestion"
+	}
+	return "normal"
+}
+
+func (c *Call) onLeft(ctx context.Context, l *leg, cause int) {
+	if l.gone {
+		return // the second of ChannelHangupRequest / StasisEnd / ChannelDestroyed
+	}
+	l.gone = true
+	if l.digitStop != nil {
+		l.digitStop()
+	}
+	c.log.Info().Str(keyChannelID, string(l.id)).Str("role", l.role).Int("cause", cause).Msg("leg left")
+	if c.xfer != nil && c.inTransfer(l.id) {
+		c.step(ctx, transfer.Left{Channel: string(l.id), Cause: cause})
+	}
+	if c.xfer == nil {
+		c.settle(ctx)
+	}
+	c.endIfEmpty(ctx)
+}
+
+// settle applies the ordinary-call rule outside a transfer: a call needs two
+// parties, so the last one left alone (with nobody ringing) is hung up.
+func (c *Call) settle(ctx context.Context) {
+	var up, ringing []*leg
+	for _, id := range c.order {
+		l := c.legs[id]
+		switch {
+		case l.gone:
+		case l.answered:
+			up = append(up, l)
+		default:
+			ringing = append(ringing, l)
+		}
+	}
+	if c.phase == phaseDialing {
+		// Caller gone before the callee answered: cancel the callee.
+		if caller := c.firstLeg(roleCaller); caller != nil && caller.gone {
+			for _, l := range ringing {
+				c.hangup(ctx, l.id, "normal")
+			}
+		}
+		return
+	}
+	if len(up) <= 1 && len(ringing) == 0 {
+		for _, l := range up {
+			c.hangup(ctx, l.id, "normal")
+		}
+	}
+	if len(up) == 0 {
+		for _, l := range ringing {
+			c.hangup(ctx, l.id, "normal")
+		}
+	}
+}
+
+// endIfEmpty ends the call once every leg is gone.
+func (c *Call) endIfEmpty(ctx context.Context) {
+	for _, l := range c.legs {
+		if !l.gone {
+			return
+		}
+	}
+	if c.xfer != nil {
+		c.log.Warn().Str(keyTransferID, c.xfer.ID).Stringer("state", c.xfer.State).Msg("every leg gone while a transfer was open")
+		c.xfer = nil
+	}
+	c.stopTimers()
+	for id := range c.holdBridges {
+		c.destroyBridge(ctx, id)
+	}
+	c.destroyBridge(ctx, c.bridge)
+	c.ended = true
+}
+
+func (c *Call) destroyBridge(ctx context.Context, id ari.BridgeID) {
+	if err := c.app.client.Bridges.Destroy(ctx, id); err != nil && !errors.Is(err, ari.ErrNotFound) {
+		c.log.Warn().Err(err).Str(keyBridgeID, string(id)).Msg("destroy bridge")
+	}
+}
+
+// hangup hangs a leg up; a leg that is already gone counts as done.
+func (c *Call) hangup(ctx context.Context, id ari.ChannelID, reason string) {
+	err := c.app.client.Channels.Hangup(ctx, id, reason)
+	if err == nil {
+		return
+	}
+	if errors.Is(err, ari.ErrNotFound) {
+		if l := c.legs[id]; l != nil && !l.gone {
+			// Asterisk no longer knows it, so no hangup event will come.
+			c.post(&ari.StasisEnd{EventBase: ari.EventBase{Type: "StasisEnd"}, Channel: ari.Channel{ID: id}})
+		}
+		return
+	}
+	c.log.Warn().Err(err).Str(keyChannelID, string(id)).Msg("hangup")
+}
+
+func (c *Call) firstLeg(role string) *leg {
+	for _, id := range c.order {
+		if l := c.legs[id]; l.role == role {
+			return l
+		}
+	}
+	return nil
+}
+
+func (c *Call) stopRingbacks(ctx context.Context) {
+	for id := range c.ringbacks {
+		if err := c.app.client.Playbacks.Stop(ctx, id); err != nil && !errors.Is(err, ari.ErrNotFound) {
+			c.log.Debug().Err(err).Msg("stop ringback")
+		}
+		delete(c.ringbacks, id)
+	}
+}
+
+func (c *Call) stopTimers() {
+	for name, t := range c.timers {
+		t.Stop()
+		delete(c.timers, name)
+	}
+	for _, l := range c.legs {
+		if l.digitStop != nil {
+			l.digitStop()
+		}
+	}
+}
+
+// liveParties are the answered legs still present.
+func (c *Call) liveParties() []*leg {
+	var out []*leg
+	for _, id := range c.order {
+		if l := c.legs[id]; !l.gone && l.answered {
+			out = append(out, l)
+		}
+	}
+	return out
+}

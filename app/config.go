@@ -1,0 +1,379 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/transferd/transferd/app/featurecode"
+	"github.com/transferd/transferd/ari"
+)
+
+// Config is transferd's whole configuration. Precedence: the defaults below,
+// then the file (decoded strictly: an unknown key is an error naming it),
+// then environment variables (TRANSFERD_*), then command-line flags.
+type Config struct {
+	ARI  ARIConfig  `yaml:"ari"`
+	HTTP HTTPConfig `yaml:"http"`
+	Log  LogConfig  `yaml:"log"`
+	// Defaults apply to every account; an account's own keys override them.
+	Defaults AccountConfig `yaml:"defaults"`
+	// Accounts by name: the <account> argument of the Stasis() line.
+	Accounts map[string]AccountConfig `yaml:"accounts"`
+}
+
+// ARIConfig says how to reach Asterisk.
+type ARIConfig struct {
+	URL      string     `yaml:"url"`      // ARI base URL, default http://127.0.0.1:8088/ari
+	Username string     `yaml:"username"` // ari.conf user, default transferd
+	Password ari.Secret `yaml:"password"` // never logged
+	App      string     `yaml:"app"`      // Stasis application name, default transferd
+}
+
+// HTTPConfig is transferd's own HTTP server (API, metrics, health).
+type HTTPConfig struct {
+	Listen string `yaml:"listen"` // host:port, default 127.0.0.1:8090; "" disables it
+}
+
+// LogConfig sets logging.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error; default info
+	Format string `yaml:"format"` // json or console; default json
+}
+
+// AccountConfig is everything that may differ between accounts.
+type AccountConfig struct {
+	// DialTemplate turns a number into a dial string; {number} is replaced,
+	// e.g. PJSIP/{number} or Local/{number}@from-internal.
+	DialTemplate string `yaml:"dial_template"`
+	// DialTimeout bounds how long the destination of a new call may ring.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// AvailabilityDevice is the device whose state tells whether a target can
+	// be reached, e.g. PJSIP/{number}; empty: no device check.
+	AvailabilityDevice string `yaml:"availability_device"`
+	// Variables are set on every leg transferd dials for this account.
+	Variables map[string]string `yaml:"variables"`
+	// Tokens are API tokens for this account, each "sha256:<hex>" (preferred)
+	// or plain text.
+	Tokens    []ari.Secret   `yaml:"tokens"`
+	Metaflows MetaflowConfig `yaml:"metaflows"`
+	Transfer  TransferConfig `yaml:"transfer"`
+}
+
+// MetaflowConfig is Kazoo's metaflow shape: how feature codes are typed.
+type MetaflowConfig struct {
+	BindingKey   string                        `yaml:"binding_key"`
+	DigitTimeout time.Duration                 `yaml:"digit_timeout"` // inter-digit timeout
+	ListenOn     string                        `yaml:"listen_on"`     // both, caller or callee
+	Numbers      map[string]featurecode.Action `yaml:"numbers"`
+	Patterns     map[string]featurecode.Action `yaml:"patterns"`
+}
+
+// TransferConfig holds the transfer options; a transfer pattern's data
+// (moh, ringback, no_answer_timeout, ...) overrides them per code.
+type TransferConfig struct {
+	NoAnswerTimeout   time.Duration  `yaml:"no_answer_timeout"`  // Asterisk atxfernoanswertimeout
+	LoopDelay         time.Duration  `yaml:"loop_delay"`         // atxferloopdelay
+	CallbackRetries   int            `yaml:"callback_retries"`   // atxfercallbackretries
+	MOH               string         `yaml:"moh"`                // class for the transferee on hold
+	Ringback          string         `yaml:"ringback"`           // media played while a leg rings
+	FailSound         string         `yaml:"fail_sound"`         // to the transferor on failure; "" none
+	CompleteSound     string         `yaml:"complete_sound"`     // reserved: confirmation tone
+	OnTransfereeLeft  string         `yaml:"on_transferee_left"` // keep or cancel the ringing target
+	CheckAvailability bool           `yaml:"check_availability"` // device check before ringing
+	Fallback          FallbackConfig `yaml:"fallback"`
+}
+
+// FallbackConfig is what happens to the transferee when a partial transfer
+// failed and the transferor could not be called back.
+type FallbackConfig struct {
+	Kind   string `yaml:"kind"`   // hangup (after Sound) or dial (Number)
+	Number string `yaml:"number"` // for dial
+	Sound  string `yaml:"sound"`  // played before hanging up
+}
+
+// DefaultConfig is the configuration before any file is read.
+func DefaultConfig() Config {
+	fc := featurecode.Default()
+	return Config{
+		ARI:  ARIConfig{URL: "http://127.0.0.1:8088/ari", Username: "transferd", App: "transferd"},
+		HTTP: HTTPConfig{Listen: "127.0.0.1:8090"},
+		Log:  LogConfig{Level: "info", Format: "json"},
+		Defaults: AccountConfig{
+			DialTemplate: "PJSIP/{number}",
+			DialTimeout:  60 * time.Second,
+			Metaflows: MetaflowConfig{
+				BindingKey:   fc.BindingKey,
+				DigitTimeout: 3 * time.Second,
+				ListenOn:     "both",
+				Numbers:      fc.Numbers,
+				Patterns:     fc.Patterns,
+			},
+			Transfer: TransferConfig{
+				NoAnswerTimeout:  15 * time.Second,
+				LoopDelay:        10 * time.Second,
+				CallbackRetries:  2,
+				MOH:              "default",
+				Ringback:         "tone:ring",
+				FailSound:        "sound:beeperr",
+				OnTransfereeLeft: "keep",
+				Fallback:         FallbackConfig{Kind: "hangup", Sound: "sound:vm-goodbye"},
+			},
+		},
+	}
+}
+
+// LoadConfig reads a YAML file over the defaults. Accounts start from the
+// defaults section and override what they set.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(b, cfg)
+}
+
+// ParseConfig decodes YAML over base.
+func ParseConfig(b []byte, base Config) (Config, error) {
+	// Two passes: the top level with accounts kept raw, then each account
+	// decoded over a copy of the (possibly overridden) defaults.
+	var top struct {
+		ARI      *ARIConfig           `yaml:"ari"`
+		HTTP     *HTTPConfig          `yaml:"http"`
+		Log      *LogConfig           `yaml:"log"`
+		Defaults yaml.Node            `yaml:"defaults"`
+		Accounts map[string]yaml.Node `yaml:"accounts"`
+	}
+	top.ARI, top.HTTP, top.Log = &base.ARI, &base.HTTP, &base.Log
+	if err := strictDecode(b, &top); err != nil {
+		return base, fmt.Errorf("config: %w", err)
+	}
+	if !top.Defaults.IsZero() {
+		if err := decodeNode(&top.Defaults, &base.Defaults); err != nil {
+			return base, fmt.Errorf("config: defaults: %w", err)
+		}
+	}
+	base.Accounts = map[string]AccountConfig{}
+	for name, node := range top.Accounts {
+		acct := cloneAccount(base.Defaults)
+		if err := decodeNode(&node, &acct); err != nil {
+			return base, fmt.Errorf("config: accounts.%s: %w", name, err)
+		}
+		base.Accounts[name] = acct
+	}
+	return base, nil
+}
+
+func strictDecode(b []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	// An empty document is not an error: everything stays at its default.
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+func decodeNode(n *yaml.Node, v any) error {
+	// yaml.Node.Decode has no KnownFields switch: re-encode and decode strictly.
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	return strictDecode(b, v)
+}
+
+// cloneAccount copies maps so accounts never share (and mutate) the
+// defaults' maps.
+func cloneAccount(a AccountConfig) AccountConfig {
+	c := a
+	c.Variables = cloneMap(a.Variables)
+	c.Tokens = append([]ari.Secret(nil), a.Tokens...)
+	c.Metaflows.Numbers = cloneActions(a.Metaflows.Numbers)
+	c.Metaflows.Patterns = cloneActions(a.Metaflows.Patterns)
+	return c
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func cloneActions(m map[string]featurecode.Action) map[string]featurecode.Action {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]featurecode.Action, len(m))
+	for k, v := range m {
+		v.Data = cloneMap(v.Data)
+		out[k] = v
+	}
+	return out
+}
+
+// ApplyEnv overrides the configuration from TRANSFERD_* variables.
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	set := func(dst *string, key string) {
+		if v := getenv(key); v != "" {
+			*dst = v
+		}
+	}
+	set(&c.ARI.URL, "TRANSFERD_ARI_URL")
+	set(&c.ARI.Username, "TRANSFERD_ARI_USERNAME")
+	if v := getenv("TRANSFERD_ARI_PASSWORD"); v != "" {
+		c.ARI.Password = ari.Secret(v)
+	}
+	set(&c.ARI.App, "TRANSFERD_ARI_APP")
+	set(&c.HTTP.Listen, "TRANSFERD_HTTP_LISTEN")
+	set(&c.Log.Level, "TRANSFERD_LOG_LEVEL")
+	set(&c.Log.Format, "TRANSFERD_LOG_FORMAT")
+}
+
+// Validate reports every problem at once, each naming its key.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+	}
+	if u, err := url.Parse(c.ARI.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("ari.url", "must be an http(s) URL such as http://127.0.0.1:8088/ari, got %q", c.ARI.URL)
+	}
+	if c.ARI.Username == "" {
+		bad("ari.username", "must not be empty")
+	}
+	if c.ARI.App == "" || strings.ContainsAny(c.ARI.App, ",/ ") {
+		bad("ari.app", "must be a non-empty name without commas, slashes or spaces, got %q", c.ARI.App)
+	}
+	if c.HTTP.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+			bad("http.listen", "must be host:port, got %q", c.HTTP.Listen)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		bad("log.format", "must be json or console, got %q", c.Log.Format)
+	}
+	if len(c.Accounts) == 0 {
+		bad("accounts", "at least one account is needed: the <account> argument of Stasis()")
+	}
+	names := make([]string, 0, len(c.Accounts))
+	for name := range c.Accounts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		errs = append(errs, c.Accounts[name].validate("accounts."+name)...)
+	}
+	return errors.Join(errs...)
+}
+
+func (a AccountConfig) validate(prefix string) []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: "+format, append([]any{prefix, key}, args...)...))
+	}
+	if !strings.Contains(a.DialTemplate, "{number}") || !strings.Contains(a.DialTemplate, "/") {
+		bad("dial_template", "must be a dial string containing {number}, such as PJSIP/{number}, got %q", a.DialTemplate)
+	}
+	if a.DialTimeout <= 0 {
+		bad("dial_timeout", "must be > 0, got %s", a.DialTimeout)
+	}
+	if a.AvailabilityDevice != "" && !strings.Contains(a.AvailabilityDevice, "{number}") {
+		bad("availability_device", "must contain {number}, got %q", a.AvailabilityDevice)
+	}
+	m := a.Metaflows
+	if m.DigitTimeout <= 0 {
+		bad("metaflows.digit_timeout", "must be > 0, got %s", m.DigitTimeout)
+	}
+	switch m.ListenOn {
+	case "both", "caller", "callee":
+	default:
+		bad("metaflows.listen_on", "must be both, caller or callee, got %q", m.ListenOn)
+	}
+	if _, err := featurecode.New(a.matcherConfig()); err != nil {
+		bad("metaflows", "%v", err)
+	}
+	t := a.Transfer
+	if t.NoAnswerTimeout <= 0 {
+		bad("transfer.no_answer_timeout", "must be > 0, got %s", t.NoAnswerTimeout)
+	}
+	if t.LoopDelay < 0 {
+		bad("transfer.loop_delay", "must be >= 0, got %s", t.LoopDelay)
+	}
+	if t.CallbackRetries < 0 {
+		bad("transfer.callback_retries", "must be >= 0, got %d", t.CallbackRetries)
+	}
+	if t.MOH == "" {
+		bad("transfer.moh", "must name a music on hold class (musiconhold.conf), e.g. default")
+	}
+	if t.Ringback == "" {
+		bad("transfer.ringback", "must be a media URI such as tone:ring")
+	}
+	switch t.OnTransfereeLeft {
+	case "keep", "cancel":
+	default:
+		bad("transfer.on_transferee_left", "must be keep or cancel, got %q", t.OnTransfereeLeft)
+	}
+	switch t.Fallback.Kind {
+	case "hangup":
+	case "dial":
+		if !validNumber(t.Fallback.Number) {
+			bad("transfer.fallback.number", "must be a number to dial when kind is dial, got %q", t.Fallback.Number)
+		}
+	default:
+		bad("transfer.fallback.kind", "must be hangup or dial, got %q", t.Fallback.Kind)
+	}
+	return errs
+}
+
+func (a AccountConfig) matcherConfig() featurecode.Config {
+	return featurecode.Config{BindingKey: a.Metaflows.BindingKey, Numbers: a.Metaflows.Numbers, Patterns: a.Metaflows.Patterns}
+}
+
+// validNumber is what may be put into a dial string: digits, letters and
+// the few symbols numbers carry. Anything else (a slash, '&', ',', '@' or
+// '(') could change what the dial string means.
+func validNumber(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r == '+' || r == '*' || r == '#' || r == '-' || r == '_' || r == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// DialString applies the account's dial template to a number.
+func (a AccountConfig) DialString(number string) (string, error) {
+	if !validNumber(number) {
+		return "", fmt.Errorf("invalid number %q: only digits, letters and + * # - _ . are allowed", number)
+	}
+	return strings.ReplaceAll(a.DialTemplate, "{number}", number), nil
+}

@@ -1,0 +1,222 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/transfer"
+)
+
+// step feeds one event to the transfer state machine and executes what it
+// asks for. A failed effect comes back as an EffectFailed event, so the
+// machine, not this code, decides what a failure means.
+func (c *Call) step(ctx context.Context, ev transfer.Event) {
+	if c.xfer == nil {
+		return
+	}
+	from := c.xfer.State
+	next, effects, note := transfer.Next(*c.xfer, ev)
+	e := c.xferLog.Info()
+	if note.Text != "" && next.State == from && len(effects) == 0 {
+		// Asterisk's warn-and-stay rule: an unexpected event changes nothing.
+		e = c.xferLog.Warn()
+		if note.Level == transfer.Debug {
+			e = c.xferLog.Debug()
+		}
+	}
+	e.Stringer("from", from).Stringer("event", transfer.Classify(*c.xfer, ev)).Stringer("to", next.State).
+		Int("effects", len(effects)).Str("note", note.Text).Msg("transfer step")
+	*c.xfer = next
+	c.apply(ctx, effects)
+}
+
+// apply executes effects in order. The first failure stops the list and is
+// fed back to the machine.
+func (c *Call) apply(ctx context.Context, effects []transfer.Effect) {
+	for i, eff := range effects {
+		follow, err := c.exec(ctx, eff)
+		if err != nil {
+			if c.xfer == nil {
+				c.log.Warn().Err(err).Stringer("effect", eff).Msg("effect failed after the transfer ended")
+				continue
+			}
+			c.xferLog.Warn().Err(err).Stringer("effect", eff).Int("skipped", len(effects)-i-1).Msg("effect failed")
+			c.step(ctx, transfer.EffectFailed{Effect: eff, Status: ari.StatusOf(err)})
+			return
+		}
+		for _, ev := range follow {
+			c.step(ctx, ev)
+		}
+	}
+}
+
+// exec performs one effect through ARI. It returns events the effect
+// produced at once (an availability answer).
+func (c *Call) exec(ctx context.Context, eff transfer.Effect) ([]transfer.Event, error) {
+	cl := c.app.client
+	switch e := eff.(type) {
+	case transfer.CreateBridge:
+		id := ari.BridgeID(e.ID)
+		c.app.claimBridge(c, id)
+		c.holdBridges[id] = true
+		_, err := cl.Bridges.Create(ctx, ari.BridgeParams{ID: id, Type: e.Type, Name: "transferd " + e.ID})
+		if errors.Is(err, ari.ErrConflict) {
+			err = nil // already there: a restart re-running the step
+		}
+		return nil, err
+	case transfer.DestroyBridge:
+		id := ari.BridgeID(e.ID)
+		delete(c.holdBridges, id)
+		err := cl.Bridges.Destroy(ctx, id)
+		if errors.Is(err, ari.ErrNotFound) {
+			err = nil
+		}
+		return nil, err
+	case transfer.Move:
+		return nil, cl.Bridges.AddChannel(ctx, ari.BridgeID(e.Bridge), ari.AddChannelParams{
+			Channels: []ari.ChannelID{ari.ChannelID(e.Channel)}, AbsorbDTMF: true})
+	case transfer.StartMOH:
+		return nil, cl.Bridges.StartMOH(ctx, ari.BridgeID(e.Bridge), e.Class)
+	case transfer.StopMOH:
+		err := cl.Bridges.StopMOH(ctx, ari.BridgeID(e.Bridge))
+		if errors.Is(err, ari.ErrNotFound) || errors.Is(err, ari.ErrConflict) {
+			err = nil
+		}
+		return nil, err
+	case transfer.StartRingback:
+		id := ari.PlaybackID(e.PlaybackID)
+		c.ringbacks[id] = true
+		_, err := cl.Channels.Play(ctx, ari.ChannelID(e.Channel), ari.PlayParams{Media: []string{e.Media}, PlaybackID: id})
+		return nil, err
+	case transfer.StopPlayback:
+		id := ari.PlaybackID(e.PlaybackID)
+		delete(c.ringbacks, id)
+		err := cl.Playbacks.Stop(ctx, id)
+		if errors.Is(err, ari.ErrNotFound) {
+			err = nil
+		}
+		return nil, err
+	case transfer.Dial:
+		l := &leg{id: ari.ChannelID(e.Channel), role: roleOf(e.Role), number: e.Number, callback: e.Number}
+		var caller ari.ChannelID
+		if c.xfer != nil {
+			caller = ari.ChannelID(c.xfer.Transferor)
+		}
+		return nil, c.dial(ctx, l, ari.BridgeID(e.Bridge), caller, 0)
+	case transfer.Hangup:
+		c.hangup(ctx, ari.ChannelID(e.Channel), e.Reason)
+		return nil, nil
+	case transfer.Play:
+		if _, err := cl.Channels.Play(ctx, ari.ChannelID(e.Channel), ari.PlayParams{Media: []string{e.Media}}); err != nil {
+			// A tone is a courtesy: its failure changes nothing.
+			c.log.Debug().Err(err).Str("media", e.Media).Msg("play")
+		}
+		return nil, nil
+	case transfer.PlayThenHangup:
+		ch := ari.ChannelID(e.Channel)
+		id := ari.PlaybackID(fmt.Sprintf("%s-bye-%d", c.id, c.app.nextID()))
+		if _, err := cl.Channels.Play(ctx, ch, ari.PlayParams{Media: []string{e.Media}, PlaybackID: id}); err != nil {
+			c.log.Warn().Err(err).Str("media", e.Media).Msg("play before hangup")
+			c.hangup(ctx, ch, "normal")
+			return nil, nil
+		}
+		c.hangAfter[id] = ch
+		return nil, nil
+	case transfer.CheckAvailability:
+		return []transfer.Event{transfer.AvailabilityChecked{Reachable: c.reachable(ctx, e.Number)}}, nil
+	case transfer.StartTimer:
+		if t, ok := c.timers[e.Name]; ok {
+			t.Stop()
+		}
+		fired := transfer.TimerFired{Name: e.Name, Seq: e.Seq}
+		c.timers[e.Name] = time.AfterFunc(e.After, func() { c.post(timerFired{fired}) })
+		return nil, nil
+	case transfer.StopTimer:
+		if t, ok := c.timers[e.Name]; ok {
+			t.Stop()
+			delete(c.timers, e.Name)
+		}
+		return nil, nil
+	case transfer.Finish:
+		c.finish(ctx, e)
+		return nil, nil
+	}
+	return nil, fmt.Errorf("unknown effect %T", eff)
+}
+
+func roleOf(r transfer.Role) string {
+	switch r {
+	case transfer.RoleRecall:
+		return roleRecall
+	case transfer.RoleFallback:
+		return roleFallback
+	}
+	return roleTarget
+}
+
+// reachable asks Asterisk for the target's device state. A failed check
+// does not block the transfer: the attempt itself will tell.
+func (c *Call) reachable(ctx context.Context, number string) bool {
+	tmpl := c.acct.cfg.AvailabilityDevice
+	if tmpl == "" {
+		return true
+	}
+	device := replaceNumber(tmpl, number)
+	ds, err := c.app.client.DeviceStates.Get(ctx, device)
+	if err != nil {
+		c.xferLog.Warn().Err(err).Str("device", device).Msg("availability check failed; trying anyway")
+		return true
+	}
+	c.xferLog.Info().Str("device", device).Str("state", ds.State).Msg("availability check")
+	switch ds.State {
+	case "UNAVAILABLE", "INVALID":
+		return false
+	}
+	return true
+}
+
+// finish closes the transfer: the call goes on with the parties the machine
+// left in the call's bridge.
+func (c *Call) finish(ctx context.Context, f transfer.Finish) {
+	if c.xfer == nil {
+		return
+	}
+	secs := time.Since(c.xferStarted).Seconds()
+	c.xferLog.Info().Stringer("outcome", f.Outcome).Strs("parties", f.Parties).Float64("seconds", secs).Msg("transfer finished")
+	if c.app.hooks.TransferEnded != nil {
+		c.app.hooks.TransferEnded(c.acct.name, f.Outcome.String(), secs)
+	}
+	done := *c.xfer
+	c.lastXfer = &done
+	c.xfer = nil
+	for id := range c.timers {
+		c.timers[id].Stop()
+		delete(c.timers, id)
+	}
+	// Parties the machine no longer counts but that are still up are
+	// hung up, so nothing is left behind.
+	keep := map[ari.ChannelID]bool{}
+	for _, p := range f.Parties {
+		keep[ari.ChannelID(p)] = true
+	}
+	for _, id := range c.order {
+		l := c.legs[id]
+		if !l.gone && !keep[id] {
+			c.log.Info().Str(keyChannelID, string(id)).Msg("leg not part of the call after the transfer; hanging up")
+			c.hangup(ctx, id, "normal")
+		}
+	}
+	c.settle(ctx)
+	c.endIfEmpty(ctx)
+}
+
+// inTransfer says whether the open transfer concerns this channel.
+func (c *Call) inTransfer(id ari.ChannelID) bool {
+	if c.xfer == nil {
+		return false
+	}
+	return transfer.Involves(*c.xfer, string(id))
+}

@@ -1,0 +1,246 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/transferd/transferd/app/featurecode"
+	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/transfer"
+)
+
+// Errors a feature code or an API command can meet. The HTTP API maps them
+// to status codes.
+var (
+	ErrUnknownCall        = errors.New("unknown call")
+	ErrTransferInProgress = errors.New("a transfer is already in progress on this call")
+	ErrNoTransfer         = errors.New("no transfer in progress on this call")
+	ErrNotBridged         = errors.New("call is not bridged with exactly one other party")
+	ErrTargetOnCall       = errors.New("target is already a party of this call")
+	ErrInvalidTarget      = errors.New("invalid target")
+	ErrNotTransferor      = errors.New("only the transferor controls this transfer")
+)
+
+// onDigit feeds a DTMF digit from a leg to its feature-code collector.
+//
+// Digits reach the other party only through the app: legs join bridges with
+// absorbDTMF, and digits that are not part of a feature code are sent on
+// (SendDTMF), so a code is never heard by the other side while ordinary
+// digits (an IVR menu choice) still are.
+func (c *Call) onDigit(ctx context.Context, l *leg, digit string) {
+	if l.gone || !l.answered {
+		return
+	}
+	if !c.listens(l) {
+		c.forward(ctx, l, digit)
+		return
+	}
+	c.onDigitResult(ctx, l, l.collector.Feed(digit))
+}
+
+// listens says whether feature codes are taken from this leg (metaflows.listen_on).
+func (c *Call) listens(l *leg) bool {
+	switch c.acct.cfg.Metaflows.ListenOn {
+	case "caller":
+		return l.role == roleCaller
+	case "callee":
+		return l.role == roleCallee
+	}
+	return true
+}
+
+func (c *Call) onDigitResult(ctx context.Context, l *leg, r featurecode.Result) {
+	if l.digitStop != nil {
+		l.digitStop()
+		l.digitStop = nil
+	}
+	// Digits the matcher gives up on (outside a sequence, or an abandoned
+	// sequence) go on to the other party whatever the result's kind.
+	c.forward(ctx, l, r.Forward)
+	switch r.Kind {
+	case featurecode.Pending:
+		l.digitGen++
+		gen, id := l.digitGen, l.id
+		t := time.AfterFunc(c.acct.cfg.Metaflows.DigitTimeout, func() { c.post(digitExpiry{leg: id, gen: gen}) })
+		l.digitStop = t.Stop
+	case featurecode.Matched:
+		c.log.Info().Str(keyChannelID, string(l.id)).Str("code", r.Code).Str("module", r.Action.Module).Msg("feature code")
+		if err := c.onCode(ctx, l, r); err != nil {
+			c.log.Warn().Err(err).Str(keyChannelID, string(l.id)).Str("code", r.Code).Msg("feature code refused")
+			c.playFail(ctx, l.id)
+		}
+	case featurecode.NoMatch:
+		c.log.Info().Str(keyChannelID, string(l.id)).Str("digits", r.Forward).Msg("digits match no feature code; passed on")
+	case featurecode.None:
+	default:
+		c.log.Warn().Err(r.Err).Str(keyChannelID, string(l.id)).Msg("digit ignored")
+	}
+}
+
+// forward sends digits on to the parties the leg talks to. During a
+// transfer who talks to whom changes quickly, so digits are not passed on.
+func (c *Call) forward(ctx context.Context, from *leg, digits string) {
+	if digits == "" || c.xfer != nil {
+		return
+	}
+	for _, p := range c.liveParties() {
+		if p.id == from.id {
+			continue
+		}
+		if err := c.app.client.Channels.SendDTMF(ctx, p.id, ari.DTMFParams{DTMF: digits}); err != nil {
+			c.log.Debug().Err(err).Str(keyChannelID, string(p.id)).Msg("forward dtmf")
+		}
+	}
+}
+
+// onCode acts on a matched feature code.
+func (c *Call) onCode(ctx context.Context, l *leg, r featurecode.Result) error {
+	switch r.Action.Module {
+	case "transfer", "blind_transfer":
+		if len(r.Args) == 0 || r.Args[0] == "" {
+			return fmt.Errorf("%w: the code's pattern captured no number", ErrInvalidTarget)
+		}
+		_, err := c.startTransfer(ctx, l, r.Args[0], r.Action.Data, r.Action.Module == "blind_transfer")
+		return err
+	case "cancel", "swap", "threeway", "complete":
+		return c.press(ctx, l, commandOf(r.Action.Module))
+	}
+	return fmt.Errorf("unknown module %q", r.Action.Module)
+}
+
+func commandOf(module string) transfer.Command {
+	switch module {
+	case "cancel":
+		return transfer.CommandCancel
+	case "swap":
+		return transfer.CommandSwap
+	case "threeway":
+		return transfer.CommandThreeWay
+	case "complete":
+		return transfer.CommandComplete
+	}
+	return 0
+}
+
+// press delivers a transfer control (cancel, swap, ...) from the transferor.
+func (c *Call) press(ctx context.Context, l *leg, cmd transfer.Command) error {
+	if c.xfer == nil {
+		return ErrNoTransfer
+	}
+	if string(l.id) != c.xfer.Transferor {
+		return ErrNotTransferor
+	}
+	if err := transfer.CanApply(*c.xfer, cmd); err != nil {
+		return err
+	}
+	c.step(ctx, transfer.Pressed{Command: cmd})
+	return nil
+}
+
+// startTransfer starts an attended (or blind) transfer by the transferor l
+// to number. data are the transfer pattern's (or API request's) overrides.
+func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data map[string]string, blind bool) (string, error) {
+	if c.xfer != nil {
+		return "", ErrTransferInProgress
+	}
+	if !validNumber(number) {
+		return "", fmt.Errorf("%w: %q: only digits, letters and + * # - _ . are allowed", ErrInvalidTarget, number)
+	}
+	if c.phase != phaseTalking || l.gone || !l.answered {
+		return "", ErrNotBridged
+	}
+	var others []*leg
+	for _, p := range c.liveParties() {
+		if p.id == l.id {
+			continue
+		}
+		others = append(others, p)
+	}
+	for _, p := range c.legs {
+		if !p.gone && (p.number == number || (p.role != roleCaller && p.callback == number)) {
+			return "", fmt.Errorf("%w: %s", ErrTargetOnCall, number)
+		}
+	}
+	if len(others) != 1 {
+		return "", fmt.Errorf("%w: %d other parties", ErrNotBridged, len(others))
+	}
+	opts, err := c.transferOptions(l, data)
+	if err != nil {
+		return "", err
+	}
+	c.xferCount++
+	id := fmt.Sprintf("%s-x%d", c.id, c.xferCount)
+	t, effects := transfer.Start(transfer.StartParams{
+		ID: id, CallBridge: string(c.bridge), Transferor: string(l.id), Transferee: string(others[0].id),
+		Number: number, Opts: opts,
+	})
+	c.xfer = &t
+	c.xferStarted = time.Now()
+	c.xferLog = c.log.With().Str(keyTransferID, id).Logger()
+	c.xferLog.Info().Str("transferor", string(l.id)).Str("transferee", string(others[0].id)).Str("target", number).
+		Bool("blind", blind).Stringer("to", t.State).Msg("transfer started")
+	c.apply(ctx, effects)
+	if blind && c.xfer != nil && c.xfer.ID == id {
+		c.hangup(ctx, l.id, "normal")
+	}
+	return id, nil
+}
+
+// transferOptions merges the account's transfer options with per-code or
+// per-request data (Kazoo's pattern data: moh, ringback, no_answer_timeout).
+func (c *Call) transferOptions(transferor *leg, data map[string]string) (transfer.Options, error) {
+	t := c.acct.cfg.Transfer
+	o := transfer.Options{
+		MOHClass: t.MOH, Ringback: t.Ringback, NoAnswerTimeout: t.NoAnswerTimeout, LoopDelay: t.LoopDelay,
+		CallbackRetries: t.CallbackRetries, Callback: transferor.callback, FailSound: t.FailSound,
+		CompleteSound: t.CompleteSound, OnTransfereeLeft: t.OnTransfereeLeft,
+		CheckAvailability: t.CheckAvailability && c.acct.cfg.AvailabilityDevice != "",
+		Fallback:          transfer.FallbackOptions{Kind: t.Fallback.Kind, Number: t.Fallback.Number, Sound: t.Fallback.Sound},
+	}
+	for k, v := range data {
+		switch k {
+		case "moh":
+			if v != "" {
+				o.MOHClass = v
+			}
+		case "ringback":
+			if v != "" {
+				o.Ringback = v
+			}
+		case "no_answer_timeout":
+			d, err := parseSeconds(v)
+			if err != nil {
+				return o, fmt.Errorf("no_answer_timeout: %w", err)
+			}
+			o.NoAnswerTimeout = d
+		case "takeback_dtmf":
+			// Registered as a cancel code by the matcher.
+		}
+	}
+	return o, nil
+}
+
+// parseSeconds reads "20", "20s" or "1m".
+func parseSeconds(v string) (time.Duration, error) {
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("must be seconds or a duration > 0, got %q", v)
+	}
+	return d, nil
+}
+
+func (c *Call) playFail(ctx context.Context, id ari.ChannelID) {
+	media := c.acct.cfg.Transfer.FailSound
+	if media == "" {
+		return
+	}
+	if _, err := c.app.client.Channels.Play(ctx, id, ari.PlayParams{Media: []string{media}}); err != nil {
+		c.log.Debug().Err(err).Msg("play fail sound")
+	}
+}

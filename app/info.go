@@ -1,0 +1,149 @@
+package app
+
+import (
+	"context"
+	"strings"
+
+	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/transfer"
+)
+
+// CallInfo is a call as the API and the event stream show it.
+type CallInfo struct {
+	ID       string        `json:"call_id"`
+	Account  string        `json:"account_id"`
+	Bridge   string        `json:"bridge_id"`
+	State    string        `json:"state"` // dialing, talking, ended
+	Parties  []PartyInfo   `json:"parties"`
+	Transfer *TransferInfo `json:"transfer,omitempty"`
+	// LastTransfer is the most recent finished transfer, for "completed" or
+	// "failed: busy" after the fact.
+	LastTransfer *TransferInfo `json:"last_transfer,omitempty"`
+}
+
+// PartyInfo is one leg of a call.
+type PartyInfo struct {
+	Channel string `json:"channel_id"`
+	Role    string `json:"role"`
+	Number  string `json:"number,omitempty"`
+	State   string `json:"state"` // ringing, up, gone
+}
+
+// TransferInfo is a transfer as the API shows it.
+type TransferInfo struct {
+	ID         string `json:"transfer_id"`
+	State      string `json:"state"`
+	Target     string `json:"target"`
+	Transferor string `json:"transferor"`
+	Transferee string `json:"transferee"`
+	Outcome    string `json:"outcome,omitempty"`
+}
+
+// Info returns the call's latest published view. Safe from any goroutine.
+func (c *Call) Info() CallInfo {
+	if p := c.info.Load(); p != nil {
+		return *p
+	}
+	return CallInfo{ID: c.id, Account: c.acct.name, Bridge: string(c.bridge), State: "dialing"}
+}
+
+// Account is the call's account name.
+func (c *Call) Account() string { return c.acct.name }
+
+// publish refreshes the call's view and tells the hooks when it changed.
+func (c *Call) publish() {
+	info := c.snapshotInfo()
+	if old := c.info.Load(); old != nil && sameInfo(*old, info) {
+		return
+	}
+	c.info.Store(&info)
+	if c.app.hooks.CallChanged != nil {
+		c.app.hooks.CallChanged(info)
+	}
+}
+
+func (c *Call) snapshotInfo() CallInfo {
+	info := CallInfo{ID: c.id, Account: c.acct.name, Bridge: string(c.bridge), State: c.phase.String()}
+	if c.ended {
+		info.State = "ended"
+	}
+	for _, id := range c.order {
+		l := c.legs[id]
+		st := "ringing"
+		switch {
+		case l.gone:
+			st = "gone"
+		case l.answered:
+			st = "up"
+		}
+		info.Parties = append(info.Parties, PartyInfo{Channel: string(l.id), Role: l.role, Number: l.number, State: st})
+	}
+	if c.xfer != nil {
+		info.Transfer = transferInfo(*c.xfer)
+	}
+	if c.lastXfer != nil {
+		info.LastTransfer = transferInfo(*c.lastXfer)
+	}
+	return info
+}
+
+func transferInfo(t transfer.Transfer) *TransferInfo {
+	ti := &TransferInfo{ID: t.ID, State: t.State.String(), Target: t.Number, Transferor: t.Transferor, Transferee: t.Transferee}
+	if t.Outcome != transfer.OutcomeNone {
+		ti.Outcome = t.Outcome.String()
+	}
+	return ti
+}
+
+func sameInfo(a, b CallInfo) bool {
+	if a.State != b.State || len(a.Parties) != len(b.Parties) {
+		return false
+	}
+	for i := range a.Parties {
+		if a.Parties[i] != b.Parties[i] {
+			return false
+		}
+	}
+	eq := func(x, y *TransferInfo) bool {
+		if x == nil || y == nil {
+			return x == y
+		}
+		return *x == *y
+	}
+	return eq(a.Transfer, b.Transfer) && eq(a.LastTransfer, b.LastTransfer)
+}
+
+func replaceNumber(tmpl, number string) string { return strings.ReplaceAll(tmpl, "{number}", number) }
+
+// Do runs an API command on the call's goroutine and waits for its answer.
+// action is transfer, blind_transfer, cancel, complete, swap or threeway;
+// channel is the party acting (the transferor); target and data are for
+// transfers.
+func (c *Call) Do(ctx context.Context, action string, channel string, target string, data map[string]string) (CallInfo, error) {
+	reply := make(chan commandResult, 1)
+	c.post(command{action: action, channel: ari.ChannelID(channel), target: target, data: data, reply: reply})
+	select {
+	case r := <-reply:
+		return r.info, r.err
+	case <-ctx.Done():
+		return CallInfo{}, ctx.Err()
+	}
+}
+
+// onCommand executes an API command for Do.
+func (c *Call) onCommand(ctx context.Context, m command) (CallInfo, error) {
+	l := c.legs[m.channel]
+	if l == nil || l.gone {
+		return CallInfo{}, ErrUnknownCall
+	}
+	var err error
+	switch m.action {
+	case "transfer", "blind_transfer":
+		_, err = c.startTransfer(ctx, l, m.target, m.data, m.action == "blind_transfer")
+	case "cancel", "swap", "threeway", "complete":
+		err = c.press(ctx, l, commandOf(m.action))
+	default:
+		err = ErrUnknownCall
+	}
+	return c.snapshotInfo(), err
+}

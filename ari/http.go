@@ -1,0 +1,151 @@
+package ari
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+const (
+	// maxBody bounds what we read from one REST answer or event message, so a
+	// confused peer cannot exhaust memory. ARI's largest answers (channel
+	// lists with channelvars) are far below it.
+	maxBody = 16 << 20
+
+	// defaultPingInterval is how often the event websocket is pinged, so a
+	// half-open TCP connection (Asterisk's host vanished without a FIN) is
+	// noticed and redialled instead of waiting forever on Read.
+	defaultPingInterval = 20 * time.Second
+)
+
+// HTTPOptions configures NewHTTPTransport.
+type HTTPOptions struct {
+	// URL is the ARI base, for example "http://127.0.0.1:8088/ari". It must
+	// not carry credentials: URLs end up in logs and error messages.
+	URL      string
+	Username string
+	Password Secret
+	// Client sends the REST requests and the websocket handshake. Nil means
+	// a private client with its own connection pool. Client.Timeout bounds
+	// each request; callers usually prefer a ctx deadline.
+	Client *http.Client
+	// PingInterval is how often the event websocket is pinged; a ping not
+	// answered within the interval drops the stream so Client.Run redials.
+	// Zero means 20s; negative disables pinging.
+	PingInterval time.Duration
+}
+
+// HTTPTransport is the Transport that speaks to Asterisk directly: REST over
+// HTTP(S) and events over a websocket, both with Basic auth in a header.
+type HTTPTransport struct {
+	base         *url.URL // scheme://host/prefix, no trailing slash, no query
+	username     string
+	password     Secret
+	client       *http.Client
+	pingInterval time.Duration
+}
+
+var _ Transport = (*HTTPTransport)(nil)
+
+// NewHTTPTransport checks opts and returns a transport. It does not connect.
+func NewHTTPTransport(opts HTTPOptions) (*HTTPTransport, error) {
+	u, err := url.Parse(opts.URL)
+	if err != nil {
+		// url.Parse's error quotes the URL; it has no credentials or we
+		// reject it below, but the parse failed so we cannot tell. Say less.
+		return nil, errors.New("ari: HTTPOptions.URL is not a valid URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("ari: HTTPOptions.URL scheme %q: want http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, errors.New("ari: HTTPOptions.URL has no host")
+	}
+	if u.User != nil {
+		return nil, errors.New("ari: HTTPOptions.URL must not carry credentials; set Username and Password")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("ari: HTTPOptions.URL must not have a query or fragment")
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	client := opts.Client
+	if client == nil {
+		// Not http.DefaultClient: a private pool keeps our idle connections
+		// from being closed (or kept) by unrelated code.
+		client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	ping := opts.PingInterval
+	if ping == 0 {
+		ping = defaultPingInterval
+	}
+	return &HTTPTransport{
+		base:         u,
+		username:     opts.Username,
+		password:     opts.Password,
+		client:       client,
+		pingInterval: ping,
+	}, nil
+}
+
+// RoundTrip sends req and returns the answer whatever its status.
+func (t *HTTPTransport) RoundTrip(ctx context.Context, req *Request) (*Response, error) {
+	target := t.base.String() + req.Path
+	if q := encodeQuery(req.Query); q != "" {
+		target += "?" + q
+	}
+	var body io.Reader
+	if req.Body != nil {
+		body = bytes.NewReader(req.Body)
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.Method, target, body)
+	if err != nil {
+		return nil, err
+	}
+	hr.Header = t.header()
+	hr.Header.Set("Accept", "application/json")
+	if req.Body != nil {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := t.client.Do(hr)
+	if err != nil {
+		// *url.Error repeats method and URL, which the Client adds anyway.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return nil, ue.Err
+		}
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	if len(data) > maxBody {
+		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
+	}
+	return &Response{Status: resp.StatusCode, Body: data}, nil
+}
+
+// header returns fresh request headers with Basic auth, if configured.
+func (t *HTTPTransport) header() http.Header {
+	h := http.Header{}
+	if t.username != "" || t.password != "" {
+		r := http.Request{Header: h}
+		r.SetBasicAuth(t.username, string(t.password))
+	}
+	return h
+}
+
+// encodeQuery is url.Values.Encode with spaces as %20 rather than '+':
+// Asterisk decodes '+' as a space too, but %20 is unambiguous everywhere.
+// url.QueryEscape already turns a literal '+' into %2B.
+func encodeQuery(q url.Values) string {
+	return strings.ReplaceAll(q.Encode(), "+", "%20")
+}

@@ -1,0 +1,200 @@
+// Command transferd is the attended-transfer Stasis application for
+// Asterisk. It reads a YAML configuration, connects to ARI, registers the
+// Stasis application and serves its HTTP API.
+//
+// SIGTERM drains (no new calls; live calls carry on to their end, then the
+// process exits); SIGINT stops at once, leaving calls in Stasis for the next
+// start to find again.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"gopkg.in/yaml.v3"
+
+	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/ari"
+)
+
+const usage = `transferd — in-call attended transfer for Asterisk (ARI Stasis application)
+
+Usage:
+  transferd [flags]
+
+Route calls to it with one dialplan line (see dialplan/extensions_transferd.conf):
+  Stasis(transferd,<account>,<destination>[,<callback>])
+
+Configuration: defaults, then --config FILE (YAML, unknown keys are errors),
+then environment (TRANSFERD_ARI_URL, TRANSFERD_ARI_USERNAME,
+TRANSFERD_ARI_PASSWORD, TRANSFERD_ARI_APP, TRANSFERD_HTTP_LISTEN,
+TRANSFERD_LOG_LEVEL, TRANSFERD_LOG_FORMAT), then these flags:
+
+`
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	fs := flag.NewFlagSet("transferd", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	configPath := fs.String("config", os.Getenv("TRANSFERD_CONFIG"), "configuration file (YAML); env TRANSFERD_CONFIG")
+	ariURL := fs.String("ari-url", "", "ARI base URL, e.g. http://127.0.0.1:8088/ari")
+	ariUser := fs.String("ari-username", "", "ARI user (ari.conf)")
+	appName := fs.String("app", "", "Stasis application name")
+	listen := fs.String("listen", "", "HTTP API listen address host:port (\"\" keeps the config's)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "", "json or console")
+	printConfig := fs.Bool("print-config", false, "print the effective configuration (secrets redacted) and exit")
+	check := fs.Bool("check-config", false, "validate the configuration and exit")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+
+	cfg := app.DefaultConfig()
+	if *configPath != "" {
+		var err error
+		if cfg, err = app.LoadConfig(*configPath); err != nil {
+			fmt.Fprintln(os.Stderr, "transferd:", err)
+			return 2
+		}
+	}
+	cfg.ApplyEnv(os.Getenv)
+	override := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	override(&cfg.ARI.URL, *ariURL)
+	override(&cfg.ARI.Username, *ariUser)
+	override(&cfg.ARI.App, *appName)
+	override(&cfg.HTTP.Listen, *listen)
+	override(&cfg.Log.Level, *logLevel)
+	override(&cfg.Log.Format, *logFormat)
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(os.Stderr, "transferd: invalid configuration:\n%v\n", err)
+		return 2
+	}
+	if *printConfig {
+		out, _ := yaml.Marshal(redacted(cfg))
+		os.Stdout.Write(out)
+		return 0
+	}
+	if *check {
+		fmt.Println("configuration is valid")
+		return 0
+	}
+
+	log := newLogger(cfg.Log)
+	transport, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password})
+	if err != nil {
+		log.Error().Err(err).Msg("ari transport")
+		return 2
+	}
+	metrics := app.NewMetrics()
+	client, err := ari.New(ari.Options{Transport: transport, Apps: []string{cfg.ARI.App},
+		Logger: log.With().Str("component", "ari").Logger(), OnRequest: metrics.ObserveARI})
+	if err != nil {
+		log.Error().Err(err).Msg("ari client")
+		return 2
+	}
+	application, err := app.New(cfg, client, log, metrics.Hooks())
+	if err != nil {
+		log.Error().Err(err).Msg("app")
+		return 2
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		for s := range sigs {
+			if s == syscall.SIGINT {
+				log.Info().Msg("SIGINT: stopping now; live calls stay in Stasis for the next start")
+				stop()
+				return
+			}
+			log.Info().Int("live_calls", application.LiveCalls()).Msg("SIGTERM: draining, no new calls")
+			application.Drain()
+			go func() {
+				for application.LiveCalls() > 0 {
+					time.Sleep(200 * time.Millisecond)
+				}
+				stop()
+			}()
+		}
+	}()
+
+	var srv *http.Server
+	if cfg.HTTP.Listen != "" {
+		srv = &http.Server{Addr: cfg.HTTP.Listen, Handler: app.NewHTTPHandler(application, cfg, metrics, log), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error().Err(err).Str("listen", cfg.HTTP.Listen).Msg("http server")
+				stop()
+			}
+		}()
+	}
+	log.Info().Str("ari_url", cfg.ARI.URL).Str("app", cfg.ARI.App).Str("http", cfg.HTTP.Listen).Msg("transferd starting")
+	err = application.Run(ctx)
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	if err != nil {
+		log.Error().Err(err).Msg("transferd stopped")
+		return 1
+	}
+	log.Info().Msg("transferd stopped")
+	return 0
+}
+
+func newLogger(c app.LogConfig) zerolog.Logger {
+	level, err := zerolog.ParseLevel(c.Level)
+	if err != nil {
+		level = zerolog.InfoLevel
+	}
+	var log zerolog.Logger
+	if c.Format == "console" {
+		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"})
+	} else {
+		log = zerolog.New(os.Stderr)
+	}
+	host, _ := os.Hostname()
+	return log.Level(level).With().Timestamp().Str("instance", fmt.Sprintf("%s-%d", host, os.Getpid())).Logger()
+}
+
+// redacted hides secrets in --print-config output.
+func redacted(c app.Config) app.Config {
+	if c.ARI.Password != "" {
+		c.ARI.Password = "***"
+	}
+	accts := map[string]app.AccountConfig{}
+	for name, a := range c.Accounts {
+		toks := make([]ari.Secret, len(a.Tokens))
+		for i := range toks {
+			toks[i] = "***"
+		}
+		a.Tokens = toks
+		accts[name] = a
+	}
+	c.Accounts = accts
+	return c
+}
