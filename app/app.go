@@ -149,6 +149,12 @@ func (a *App) route(ctx context.Context, ev ari.Event) {
 		a.log.Warn().Err(e.Err).Msg("ARI event stream lost; reconnecting")
 		return
 	case *ari.StasisStart:
+		if a.owner(e.Channel.ID) == nil && len(e.Args) > 0 && e.Args[0] == "dialed" {
+			// A leg this app dialed but no live call owns (a restart lost
+			// it between create and persist): reconcile decides.
+			a.log.Warn().Str(keyChannelID, string(e.Channel.ID)).Msg("dialed leg of an unknown call")
+			return
+		}
 		if a.owner(e.Channel.ID) == nil {
 			a.startCall(ctx, e)
 			return
@@ -256,7 +262,7 @@ func (a *App) startCall(ctx context.Context, e *ari.StasisStart) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		c.run(ctx, callStart{caller: ch, dest: dest, callback: callback})
+		c.run(ctx, callStart{caller: ch, dest: dest, callback: callback}, nil)
 	}()
 }
 

@@ -49,6 +49,9 @@ type Call struct {
 	hangAfter   map[ari.PlaybackID]ari.ChannelID
 	ringbacks   map[ari.PlaybackID]bool
 	holdBridges map[ari.BridgeID]bool
+	deadlines   map[string]timerSnap // running transfer timers, for snapshots
+	version     uint64
+	persister   persister
 	ended       bool
 }
 
@@ -78,6 +81,9 @@ type leg struct {
 	answered  bool
 	gone      bool
 	collector *featurecode.Collector
+	pending   *pendingDial // set between create and StasisStart
+	// progressed: a Dial event reported progress (ringing, busy, ...).
+	progressed bool
 	digitGen  int
 	digitStop func() bool
 }
@@ -119,6 +125,7 @@ func newCall(a *App, acct *account, id string) *Call {
 		hangAfter:   map[ari.PlaybackID]ari.ChannelID{},
 		ringbacks:   map[ari.PlaybackID]bool{},
 		holdBridges: map[ari.BridgeID]bool{},
+		deadlines:   map[string]timerSnap{},
 	}
 	c.log = a.log.With().Str(keyCallID, id).Str(keyAccountID, acct.name).Logger()
 	a.claimBridge(c, c.bridge)
@@ -127,8 +134,9 @@ func newCall(a *App, acct *account, id string) *Call {
 
 func (c *Call) post(m any) { c.inbox.push(m) }
 
-// run is the call's goroutine.
-func (c *Call) run(ctx context.Context, start callStart) {
+// run is the call's goroutine. A restored call passes restored, which
+// replaces begin.
+func (c *Call) run(ctx context.Context, start callStart, restored func(context.Context)) {
 	defer c.app.release(c)
 	defer c.stopTimers()
 	if h := c.app.hooks.CallStarted; h != nil {
@@ -137,7 +145,11 @@ func (c *Call) run(ctx context.Context, start callStart) {
 	if h := c.app.hooks.CallEnded; h != nil {
 		defer h()
 	}
-	c.begin(ctx, start)
+	if restored != nil {
+		restored(ctx)
+	} else {
+		c.begin(ctx, start)
+	}
 	c.publish()
 	for !c.ended {
 		select {
@@ -193,14 +205,16 @@ func (c *Call) addLeg(l *leg) {
 	c.app.claim(c, l.id)
 }
 
-// dial creates a leg in the application, optionally joins it to a bridge
-// (so early media reaches whoever is there) and dials it. The app sees the
-// progress as Dial events.
+// dial creates a leg in the application and, once it is there (its
+// StasisStart: before that Asterisk answers 409 "not in Stasis"), joins it
+// to a bridge (so early media reaches whoever is there) and dials it. The
+// app then sees the progress as Dial events.
 func (c *Call) dial(ctx context.Context, l *leg, bridge ari.BridgeID, caller ari.ChannelID, timeout time.Duration) error {
 	ds, err := c.acct.cfg.DialString(l.number)
 	if err != nil {
 		return err
 	}
+	l.pending = &pendingDial{bridge: bridge, caller: caller, timeout: timeout, dialString: ds}
 	c.addLeg(l)
 	vars := map[string]string{"TRANSFERD_CALL": c.id}
 	for k, v := range c.acct.cfg.Variables {
@@ -214,19 +228,37 @@ func (c *Call) dial(ctx context.Context, l *leg, bridge ari.BridgeID, caller ari
 		l.gone = true
 		return fmt.Errorf("create %s (%s): %w", l.id, ds, err)
 	}
-	if bridge != "" {
-		if err := c.app.client.Bridges.AddChannel(ctx, bridge, ari.AddChannelParams{Channels: []ari.ChannelID{l.id}, AbsorbDTMF: true}); err != nil {
-			c.hangup(ctx, l.id, "normal")
-			return fmt.Errorf("add %s to %s: %w", l.id, bridge, err)
+	return nil
+}
+
+// pendingDial is what dial still has to do once the leg is in Stasis.
+type pendingDial struct {
+	bridge     ari.BridgeID
+	caller     ari.ChannelID
+	timeout    time.Duration
+	dialString string
+}
+
+// placeCall finishes dial when the leg's StasisStart arrives.
+func (c *Call) placeCall(ctx context.Context, l *leg) {
+	p := l.pending
+	l.pending = nil
+	fail := func(err error) {
+		c.log.Warn().Err(err).Str(keyChannelID, string(l.id)).Msg("dial failed")
+		c.hangup(ctx, l.id, "normal")
+		// The hangup's events report the failure to whoever waits.
+	}
+	if p.bridge != "" {
+		if err := c.app.client.Bridges.AddChannel(ctx, p.bridge, ari.AddChannelParams{Channels: []ari.ChannelID{l.id}, AbsorbDTMF: true}); err != nil {
+			fail(fmt.Errorf("add %s to %s: %w", l.id, p.bridge, err))
+			return
 		}
 	}
-	secs := int(timeout / time.Second)
-	if err := c.app.client.Channels.Dial(ctx, l.id, caller, secs); err != nil {
-		c.hangup(ctx, l.id, "normal")
-		return fmt.Errorf("dial %s (%s): %w", l.id, ds, err)
+	if err := c.app.client.Channels.Dial(ctx, l.id, p.caller, int(p.timeout/time.Second)); err != nil {
+		fail(fmt.Errorf("dial %s (%s): %w", l.id, p.dialString, err))
+		return
 	}
-	c.log.Debug().Str(keyChannelID, string(l.id)).Str("dialstring", ds).Str("role", l.role).Msg("dialing")
-	return nil
+	c.log.Debug().Str(keyChannelID, string(l.id)).Str("dialstring", p.dialString).Str("role", l.role).Msg("dialing")
 }
 
 // handle processes one inbox message.
@@ -234,6 +266,8 @@ func (c *Call) handle(ctx context.Context, m any) {
 	switch m := m.(type) {
 	case stopCall:
 		c.ended = true
+	case resync:
+		c.resync(ctx)
 	case timerFired:
 		if c.xfer != nil {
 			c.step(ctx, m.TimerFired)
@@ -252,10 +286,18 @@ func (c *Call) handle(ctx context.Context, m any) {
 
 func (c *Call) onEvent(ctx context.Context, ev ari.Event) {
 	switch e := ev.(type) {
+	case *ari.StasisStart:
+		if l := c.legs[e.Channel.ID]; l != nil && l.pending != nil && !l.gone {
+			c.placeCall(ctx, l)
+		}
 	case *ari.Dial:
 		l := c.legs[e.Peer.ID]
 		if l == nil {
 			return
+		}
+		c.log.Debug().Str(keyChannelID, string(l.id)).Str("dialstatus", e.Dialstatus).Msg("dial event")
+		if e.Dialstatus != "" {
+			l.progressed = true
 		}
 		switch e.Dialstatus {
 		case "ANSWER":
@@ -277,7 +319,10 @@ func (c *Call) onEvent(ctx context.Context, ev ari.Event) {
 			c.onLeft(ctx, l, e.Cause)
 		}
 	case *ari.StasisEnd:
-		if l := c.legs[e.Channel.ID]; l != nil {
+		// A dialed leg that never answered leaves Stasis because it is
+		// being destroyed: wait for ChannelDestroyed, which carries the
+		// hangup cause that says why (unallocated, busy, ...).
+		if l := c.legs[e.Channel.ID]; l != nil && (l.answered || l.role == roleCaller || l.role == roleCallee) {
 			c.onLeft(ctx, l, 0)
 		}
 	case *ari.ChannelDestroyed:
@@ -372,7 +417,22 @@ func (c *Call) onLeft(ctx context.Context, l *leg, cause int) {
 	}
 	c.log.Info().Str(keyChannelID, string(l.id)).Str("role", l.role).Int("cause", cause).Msg("leg left")
 	if c.xfer != nil && c.inTransfer(l.id) {
-		c.step(ctx, transfer.Left{Channel: string(l.id), Cause: cause})
+		if l.dialedLeg() && !l.answered {
+			// A dialed leg that ended before answering failed: its cause
+			// says why; one that never even rang could not be reached
+			// (Asterisk ends a Local channel to a missing extension, or an
+			// unreachable endpoint, with cause 16 and no Dial event).
+			o := transfer.ClassifyCause(cause)
+			if !l.progressed && (o == transfer.OutcomeNone || o == transfer.OutcomeTargetRefused) {
+				o = transfer.OutcomeUnavailable
+			}
+			if o == transfer.OutcomeNone {
+				o = transfer.OutcomeTargetRefused
+			}
+			c.step(ctx, transfer.DialFailed{Channel: string(l.id), Outcome: o})
+		} else {
+			c.step(ctx, transfer.Left{Channel: string(l.id), Cause: cause})
+		}
 	}
 	if c.xfer == nil {
 		c.settle(ctx)
@@ -474,16 +534,41 @@ func (c *Call) stopRingbacks(ctx context.Context) {
 	}
 }
 
-func (c *Call) stopTimers() {
-	for name, t := range c.timers {
+// armTimer starts (or restarts) a transfer timer.
+func (c *Call) armTimer(name string, seq int, after time.Duration) {
+	if t, ok := c.timers[name]; ok {
+		t.Stop()
+	}
+	if after < 0 {
+		after = 0
+	}
+	fired := transfer.TimerFired{Name: name, Seq: seq}
+	c.timers[name] = time.AfterFunc(after, func() { c.post(timerFired{fired}) })
+	c.deadlines[name] = timerSnap{Seq: seq, Deadline: time.Now().Add(after)}
+}
+
+func (c *Call) stopTimer(name string) {
+	if t, ok := c.timers[name]; ok {
 		t.Stop()
 		delete(c.timers, name)
+	}
+	delete(c.deadlines, name)
+}
+
+func (c *Call) stopTimers() {
+	for name := range c.timers {
+		c.stopTimer(name)
 	}
 	for _, l := range c.legs {
 		if l.digitStop != nil {
 			l.digitStop()
 		}
 	}
+}
+
+// dialedLeg says whether the app dialed this leg for a transfer.
+func (l *leg) dialedLeg() bool {
+	return l.role == roleTarget || l.role == roleRecall || l.role == roleFallback
 }
 
 // liveParties are the answered legs still present.

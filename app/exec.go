@@ -23,7 +23,7 @@ func (c *Call) step(ctx context.Context, ev transfer.Event) {
 	if note.Text != "" && next.State == from && len(effects) == 0 {
 		// Asterisk's warn-and-stay rule: an unexpected event changes nothing.
 		e = c.xferLog.Warn()
-		if note.Level == transfer.Debug {
+		if note.Level == transfer.LevelDebug {
 			e = c.xferLog.Debug()
 		}
 	}
@@ -33,23 +33,31 @@ func (c *Call) step(ctx context.Context, ev transfer.Event) {
 	c.apply(ctx, effects)
 }
 
-// apply executes effects in order. The first failure stops the list and is
-// fed back to the machine.
+// apply executes every effect of a step in order, so the step's Finish is
+// always reached, then feeds back the failures the machine must know about
+// (transfer.Critical: a leg that could not be dialed, a party that could not
+// be moved); the others are only logged.
 func (c *Call) apply(ctx context.Context, effects []transfer.Effect) {
-	for i, eff := range effects {
+	var failed []transfer.EffectFailed
+	for _, eff := range effects {
 		follow, err := c.exec(ctx, eff)
 		if err != nil {
-			if c.xfer == nil {
-				c.log.Warn().Err(err).Stringer("effect", eff).Msg("effect failed after the transfer ended")
-				continue
+			log := c.log
+			if c.xfer != nil {
+				log = c.xferLog
 			}
-			c.xferLog.Warn().Err(err).Stringer("effect", eff).Int("skipped", len(effects)-i-1).Msg("effect failed")
-			c.step(ctx, transfer.EffectFailed{Effect: eff, Status: ari.StatusOf(err)})
-			return
+			log.Warn().Err(err).Stringer("effect", eff).Bool("critical", transfer.Critical(eff)).Msg("effect failed")
+			if transfer.Critical(eff) {
+				failed = append(failed, transfer.EffectFailed{Effect: eff, Status: ari.StatusOf(err)})
+			}
+			continue
 		}
 		for _, ev := range follow {
 			c.step(ctx, ev)
 		}
+	}
+	for _, ev := range failed {
+		c.step(ctx, ev)
 	}
 }
 
@@ -128,17 +136,10 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) ([]transfer.Event,
 	case transfer.CheckAvailability:
 		return []transfer.Event{transfer.AvailabilityChecked{Reachable: c.reachable(ctx, e.Number)}}, nil
 	case transfer.StartTimer:
-		if t, ok := c.timers[e.Name]; ok {
-			t.Stop()
-		}
-		fired := transfer.TimerFired{Name: e.Name, Seq: e.Seq}
-		c.timers[e.Name] = time.AfterFunc(e.After, func() { c.post(timerFired{fired}) })
+		c.armTimer(e.Name, e.Seq, e.After)
 		return nil, nil
 	case transfer.StopTimer:
-		if t, ok := c.timers[e.Name]; ok {
-			t.Stop()
-			delete(c.timers, e.Name)
-		}
+		c.stopTimer(e.Name)
 		return nil, nil
 	case transfer.Finish:
 		c.finish(ctx, e)
@@ -192,9 +193,8 @@ func (c *Call) finish(ctx context.Context, f transfer.Finish) {
 	done := *c.xfer
 	c.lastXfer = &done
 	c.xfer = nil
-	for id := range c.timers {
-		c.timers[id].Stop()
-		delete(c.timers, id)
+	for name := range c.timers {
+		c.stopTimer(name)
 	}
 	// Parties the machine no longer counts but that are still up are
 	// hung up, so nothing is left behind.
@@ -218,5 +218,6 @@ func (c *Call) inTransfer(id ari.ChannelID) bool {
 	if c.xfer == nil {
 		return false
 	}
-	return transfer.Involves(*c.xfer, string(id))
+	t, ch := c.xfer, string(id)
+	return ch != "" && (ch == t.Transferor || ch == t.Transferee || ch == t.Target || ch == t.Recall || ch == t.FallbackLeg)
 }

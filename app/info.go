@@ -57,6 +57,9 @@ func (c *Call) publish() {
 		return
 	}
 	c.info.Store(&info)
+	if !c.ended {
+		c.persist()
+	}
 	if c.app.hooks.CallChanged != nil {
 		c.app.hooks.CallChanged(info)
 	}

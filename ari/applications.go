@@ -10,12 +10,12 @@ type Applications struct{ c *Client }
 
 // Get returns the application and what it is subscribed to.
 func (s *Applications) Get(ctx context.Context, name string) (*Application, error) {
-	return object[Application](ctx, s.c, call{method: http.MethodGet, tmpl: "/applications/{applicationName}", args: []string{name}})
+	return doObject[Application](ctx, s.c, call{method: http.MethodGet, tmpl: "/applications/{applicationName}", args: []string{name}})
 }
 
 // List returns every registered Stasis application.
 func (s *Applications) List(ctx context.Context) ([]Application, error) {
-	return list[Application](ctx, s.c, call{method: http.MethodGet, tmpl: "/applications"})
+	return doList[Application](ctx, s.c, call{method: http.MethodGet, tmpl: "/applications"})
 }
 
 // Subscribe subscribes app to the events of eventSource, each written
@@ -25,7 +25,7 @@ func (s *Applications) List(ctx context.Context) ([]Application, error) {
 func (s *Applications) Subscribe(ctx context.Context, app string, eventSource ...string) (*Application, error) {
 	q := params{}
 	q.list("eventSource", eventSource)
-	return object[Application](ctx, s.c, call{method: http.MethodPost, tmpl: "/applications/{applicationName}/subscription",
+	return doObject[Application](ctx, s.c, call{method: http.MethodPost, tmpl: "/applications/{applicationName}/subscription",
 		args: []string{app}, query: q.values()})
 }
 
@@ -33,6 +33,6 @@ func (s *Applications) Subscribe(ctx context.Context, app string, eventSource ..
 func (s *Applications) Unsubscribe(ctx context.Context, app string, eventSource ...string) (*Application, error) {
 	q := params{}
 	q.list("eventSource", eventSource)
-	return object[Application](ctx, s.c, call{method: http.MethodDelete, tmpl: "/applications/{applicationName}/subscription",
+	return doObject[Application](ctx, s.c, call{method: http.MethodDelete, tmpl: "/applications/{applicationName}/subscription",
 		args: []string{app}, query: q.values()})
 }

@@ -10,17 +10,17 @@ type Asterisk struct{ c *Client }
 
 // Info returns build, system, config and status information.
 func (s *Asterisk) Info(ctx context.Context) (*AsteriskInfo, error) {
-	return object[AsteriskInfo](ctx, s.c, call{method: http.MethodGet, tmpl: "/asterisk/info"})
+	return doObject[AsteriskInfo](ctx, s.c, call{method: http.MethodGet, tmpl: "/asterisk/info"})
 }
 
 // Ping checks that Asterisk answers; the answer carries its entity id.
 func (s *Asterisk) Ping(ctx context.Context) (*AsteriskPing, error) {
-	return object[AsteriskPing](ctx, s.c, call{method: http.MethodGet, tmpl: "/asterisk/ping"})
+	return doObject[AsteriskPing](ctx, s.c, call{method: http.MethodGet, tmpl: "/asterisk/ping"})
 }
 
 // GetGlobalVariable returns a global dialplan variable or function value.
 func (s *Asterisk) GetGlobalVariable(ctx context.Context, name string) (string, error) {
-	v, err := object[Variable](ctx, s.c, call{method: http.MethodGet, tmpl: "/asterisk/variable",
+	v, err := doObject[Variable](ctx, s.c, call{method: http.MethodGet, tmpl: "/asterisk/variable",
 		query: params{"variable": {name}}.values()})
 	if err != nil {
 		return "", err

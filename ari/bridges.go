@@ -29,17 +29,17 @@ func (s *Bridges) Create(ctx context.Context, p BridgeParams) (*Bridge, error) {
 	if p.ID != "" {
 		r.tmpl, r.args = "/bridges/{bridgeId}", []string{string(p.ID)}
 	}
-	return object[Bridge](ctx, s.c, r)
+	return doObject[Bridge](ctx, s.c, r)
 }
 
 // Get returns the bridge's current state.
 func (s *Bridges) Get(ctx context.Context, id BridgeID) (*Bridge, error) {
-	return object[Bridge](ctx, s.c, call{method: http.MethodGet, tmpl: "/bridges/{bridgeId}", args: []string{string(id)}})
+	return doObject[Bridge](ctx, s.c, call{method: http.MethodGet, tmpl: "/bridges/{bridgeId}", args: []string{string(id)}})
 }
 
 // List returns every bridge Asterisk has.
 func (s *Bridges) List(ctx context.Context) ([]Bridge, error) {
-	return list[Bridge](ctx, s.c, call{method: http.MethodGet, tmpl: "/bridges"})
+	return doList[Bridge](ctx, s.c, call{method: http.MethodGet, tmpl: "/bridges"})
 }
 
 // Destroy destroys the bridge; its channels stay up, unbridged.
@@ -101,5 +101,5 @@ func (s *Bridges) Play(ctx context.Context, id BridgeID, p PlayParams) (*Playbac
 		r.tmpl = "/bridges/{bridgeId}/play/{playbackId}"
 		r.args = append(r.args, string(p.PlaybackID))
 	}
-	return object[Playback](ctx, s.c, r)
+	return doObject[Playback](ctx, s.c, r)
 }

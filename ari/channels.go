@@ -49,7 +49,7 @@ func (s *Channels) Originate(ctx context.Context, p OriginateParams) (*Channel, 
 	if p.ChannelID != "" {
 		r.tmpl, r.args = "/channels/{channelId}", []string{string(p.ChannelID)}
 	}
-	return object[Channel](ctx, s.c, r)
+	return doObject[Channel](ctx, s.c, r)
 }
 
 // CreateParams are the parameters of Channels.Create.
@@ -76,7 +76,7 @@ func (s *Channels) Create(ctx context.Context, p CreateParams) (*Channel, error)
 	q.str("otherChannelId", string(p.OtherChannelID))
 	q.str("originator", string(p.Originator))
 	q.list("formats", p.Formats)
-	return object[Channel](ctx, s.c, call{method: http.MethodPost, tmpl: "/channels/create",
+	return doObject[Channel](ctx, s.c, call{method: http.MethodPost, tmpl: "/channels/create",
 		query: q.values(), body: variablesBody(p.Variables)})
 }
 
@@ -93,12 +93,12 @@ func (s *Channels) Dial(ctx context.Context, id, caller ChannelID, timeout int) 
 
 // Get returns the channel's current state.
 func (s *Channels) Get(ctx context.Context, id ChannelID) (*Channel, error) {
-	return object[Channel](ctx, s.c, call{method: http.MethodGet, tmpl: "/channels/{channelId}", args: []string{string(id)}})
+	return doObject[Channel](ctx, s.c, call{method: http.MethodGet, tmpl: "/channels/{channelId}", args: []string{string(id)}})
 }
 
 // List returns every channel Asterisk has, in Stasis or not.
 func (s *Channels) List(ctx context.Context) ([]Channel, error) {
-	return list[Channel](ctx, s.c, call{method: http.MethodGet, tmpl: "/channels"})
+	return doList[Channel](ctx, s.c, call{method: http.MethodGet, tmpl: "/channels"})
 }
 
 // Hangup hangs the channel up. reason is one of ARI's names (normal, busy,
@@ -237,13 +237,13 @@ func (s *Channels) Play(ctx context.Context, id ChannelID, p PlayParams) (*Playb
 		r.tmpl = "/channels/{channelId}/play/{playbackId}"
 		r.args = append(r.args, string(p.PlaybackID))
 	}
-	return object[Playback](ctx, s.c, r)
+	return doObject[Playback](ctx, s.c, r)
 }
 
 // GetVariable returns the value of a channel variable or function, e.g.
 // "CALLERID(num)".
 func (s *Channels) GetVariable(ctx context.Context, id ChannelID, name string) (string, error) {
-	v, err := object[Variable](ctx, s.c, call{method: http.MethodGet, tmpl: "/channels/{channelId}/variable",
+	v, err := doObject[Variable](ctx, s.c, call{method: http.MethodGet, tmpl: "/channels/{channelId}/variable",
 		args: []string{string(id)}, query: params{"variable": {name}}.values()})
 	if err != nil {
 		return "", err
@@ -319,5 +319,5 @@ func (s *Channels) Snoop(ctx context.Context, id ChannelID, p SnoopParams) (*Cha
 		r.tmpl = "/channels/{channelId}/snoop/{snoopId}"
 		r.args = append(r.args, string(p.SnoopID))
 	}
-	return object[Channel](ctx, s.c, r)
+	return doObject[Channel](ctx, s.c, r)
 }

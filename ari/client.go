@@ -59,6 +59,12 @@ type Client struct {
 	connected     chan struct{} // closed the first time the stream is up
 	connectedOnce sync.Once
 	stats         counters
+
+	// Reconnect bookkeeping, touched only by the active Run (c.running
+	// serialises Runs and orders their memory accesses), kept on the
+	// Client so a restarted Run still reports Reconnected.
+	wasUp  bool      // a stream has been up before
+	downAt time.Time // when the last stream ended
 }
 
 // New checks opts and returns a Client. It does not connect; call Run.
@@ -152,8 +158,8 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 	return nil
 }
 
-// object performs r and returns the decoded answer.
-func object[T any](ctx context.Context, c *Client, r call) (*T, error) {
+// doObject performs r and returns the decoded answer.
+func doObject[T any](ctx context.Context, c *Client, r call) (*T, error) {
 	var v T
 	if err := c.do(ctx, r, &v); err != nil {
 		return nil, err
@@ -161,8 +167,8 @@ func object[T any](ctx context.Context, c *Client, r call) (*T, error) {
 	return &v, nil
 }
 
-// list performs r and returns the decoded array answer.
-func list[T any](ctx context.Context, c *Client, r call) ([]T, error) {
+// doList performs r and returns the decoded array answer.
+func doList[T any](ctx context.Context, c *Client, r call) ([]T, error) {
 	var v []T
 	if err := c.do(ctx, r, &v); err != nil {
 		return nil, err

@@ -10,16 +10,16 @@ type Endpoints struct{ c *Client }
 
 // List returns every endpoint.
 func (s *Endpoints) List(ctx context.Context) ([]Endpoint, error) {
-	return list[Endpoint](ctx, s.c, call{method: http.MethodGet, tmpl: "/endpoints"})
+	return doList[Endpoint](ctx, s.c, call{method: http.MethodGet, tmpl: "/endpoints"})
 }
 
 // ListByTech returns the endpoints of one technology, e.g. "PJSIP".
 func (s *Endpoints) ListByTech(ctx context.Context, tech string) ([]Endpoint, error) {
-	return list[Endpoint](ctx, s.c, call{method: http.MethodGet, tmpl: "/endpoints/{tech}", args: []string{tech}})
+	return doList[Endpoint](ctx, s.c, call{method: http.MethodGet, tmpl: "/endpoints/{tech}", args: []string{tech}})
 }
 
 // Get returns one endpoint, e.g. ("PJSIP", "alice").
 func (s *Endpoints) Get(ctx context.Context, tech, resource string) (*Endpoint, error) {
-	return object[Endpoint](ctx, s.c, call{method: http.MethodGet, tmpl: "/endpoints/{tech}/{resource}",
+	return doObject[Endpoint](ctx, s.c, call{method: http.MethodGet, tmpl: "/endpoints/{tech}/{resource}",
 		args: []string{tech, resource}})
 }

@@ -2,6 +2,7 @@ package ari
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"testing"
@@ -91,14 +92,8 @@ func (r *recorder) RoundTrip(_ context.Context, req *Request) (*Response, error)
 }
 
 func (r *recorder) Events(context.Context, []string) (EventStream, error) {
-	return nil, errNoEvents
+	return nil, errors.New("recorder: no events")
 }
-
-type constError string
-
-func (e constError) Error() string { return string(e) }
-
-const errNoEvents = constError("recorder: no events")
 
 func (r *recorder) take() []*Request {
 	r.mu.Lock()

@@ -10,7 +10,7 @@ type Playbacks struct{ c *Client }
 
 // Get returns the playback's current state.
 func (s *Playbacks) Get(ctx context.Context, id PlaybackID) (*Playback, error) {
-	return object[Playback](ctx, s.c, call{method: http.MethodGet, tmpl: "/playbacks/{playbackId}", args: []string{string(id)}})
+	return doObject[Playback](ctx, s.c, call{method: http.MethodGet, tmpl: "/playbacks/{playbackId}", args: []string{string(id)}})
 }
 
 // Stop stops the playback; PlaybackFinished follows.

@@ -23,7 +23,7 @@ func (s Secret) String() string { return s.show() }
 // GoString implements fmt.GoStringer, so %#v does not leak the value either.
 func (s Secret) GoString() string { return `ari.Secret("` + s.show() + `")` }
 
-// MarshalText implements encoding.TextMarshaler (used by yaml and by JSON map keys).
+// MarshalText implements encoding.TextMarshaler, which yaml encoders use.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.show()), nil }
 
 // MarshalJSON implements json.Marshaler.

@@ -78,8 +78,10 @@ const maxLogRaw = 1024
 // *Disconnected and redialled with jittered exponential backoff; once it is
 // back, every subscription receives *Reconnected before any new event.
 // Failed dials are logged at Warn and retried forever: Asterisk restarting
-// must not stop transferd. Run returns early only if Options.Apps is empty
-// or another Run is active on the same Client.
+// must not stop transferd. Run may be called again after it returns; the
+// first connection of the new Run counts as a reconnect, since events were
+// missed in between. Run returns early only if Options.Apps is empty or
+// another Run is active on the same Client.
 func (c *Client) Run(ctx context.Context) error {
 	if len(c.apps) == 0 {
 		return errors.New("ari: Run: Options.Apps is empty")
@@ -90,14 +92,15 @@ func (c *Client) Run(ctx context.Context) error {
 	defer c.running.Store(false)
 
 	var (
-		wasUp    bool      // a stream was up before, so the next one is a reconnect
-		downAt   time.Time // when it dropped
-		attempts int       // dials since the drop (or since Run started)
-		step     int       // backoff step; reset by a stream that stayed up
+		attempts int // dials since the drop (or since Run started)
+		step     int // backoff step; reset by a stream that stayed up
 	)
 	for {
 		attempts++
 		stream, err := c.transport.Events(ctx, c.apps)
+		if err == nil && stream == nil {
+			err = errors.New("transport returned no stream")
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -113,17 +116,19 @@ func (c *Client) Run(ctx context.Context) error {
 		upAt := time.Now()
 		c.up.Store(true)
 		c.connectedOnce.Do(func() { close(c.connected) })
-		if wasUp {
+		if c.wasUp {
 			c.stats.reconnects.Add(1)
-			down := upAt.Sub(downAt)
+			down := upAt.Sub(c.downAt)
 			c.log.Info().Dur("down", down).Int("attempts", attempts).Msg("ari event stream reconnected")
 			c.dispatch(&Reconnected{EventBase: synthetic(TypeReconnected, upAt), Down: down, Attempts: attempts})
 		} else {
 			c.log.Debug().Int("attempts", attempts).Msg("ari event stream connected")
 		}
+		c.wasUp = true
 
 		err = c.read(ctx, stream)
 		c.up.Store(false)
+		c.downAt = time.Now()
 		if cerr := stream.Close(); cerr != nil {
 			c.log.Debug().Err(cerr).Msg("ari event stream close")
 		}
@@ -131,15 +136,13 @@ func (c *Client) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 
-		downAt = time.Now()
-		wasUp = true
 		attempts = 0
-		c.log.Warn().Err(err).Dur("up", downAt.Sub(upAt)).Msg("ari event stream dropped")
-		c.dispatch(&Disconnected{EventBase: synthetic(TypeDisconnected, downAt), Err: err})
+		c.log.Warn().Err(err).Dur("up", c.downAt.Sub(upAt)).Msg("ari event stream dropped")
+		c.dispatch(&Disconnected{EventBase: synthetic(TypeDisconnected, c.downAt), Err: err})
 		// A stream that stayed up a while earns a fast first retry; one
 		// that drops right after connecting keeps backing off, so a
 		// flapping Asterisk is not hammered.
-		if downAt.Sub(upAt) >= c.backoff.Max {
+		if c.downAt.Sub(upAt) >= c.backoff.Max {
 			step = 0
 		}
 		if err := sleep(ctx, c.backoff.delay(step)); err != nil {

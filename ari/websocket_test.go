@@ -28,6 +28,7 @@ type fakeEvents struct {
 	mu   sync.Mutex
 	srv  *httptest.Server
 	live map[*websocket.Conn]bool
+	quit chan struct{} // closed by stop: handlers return
 }
 
 func startFakeEvents(t *testing.T) *fakeEvents {
@@ -45,10 +46,11 @@ func startFakeEvents(t *testing.T) *fakeEvents {
 
 func (f *fakeEvents) serve(ln net.Listener) {
 	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(f.handle)}}
-	srv.Start()
 	f.mu.Lock()
 	f.srv = srv
+	f.quit = make(chan struct{})
 	f.mu.Unlock()
+	srv.Start()
 }
 
 func (f *fakeEvents) url() string { return "http://" + f.addr + "/ari" }
@@ -79,6 +81,7 @@ func (f *fakeEvents) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.live[c] = true
+	quit := f.quit
 	f.mu.Unlock()
 	defer func() {
 		f.mu.Lock()
@@ -92,10 +95,10 @@ func (f *fakeEvents) handle(w http.ResponseWriter, r *http.Request) {
 		done = c.CloseRead(context.Background())
 	}
 	f.conns <- c
-	if f.noReader {
-		select {} // unreachable in practice; see stop
+	select {
+	case <-done.Done():
+	case <-quit:
 	}
-	<-done.Done()
 }
 
 // accept returns the next connection the client made.
@@ -125,6 +128,9 @@ func (f *fakeEvents) stop() {
 	f.mu.Lock()
 	srv := f.srv
 	f.srv = nil
+	if srv != nil {
+		close(f.quit)
+	}
 	live := make([]*websocket.Conn, 0, len(f.live))
 	for c := range f.live {
 		live = append(live, c)
@@ -167,23 +173,26 @@ func newEventsClient(t *testing.T, f *fakeEvents, ping time.Duration) *Client {
 }
 
 // runClient starts c.Run and returns a function that cancels it and
-// checks it returned context.Canceled.
+// checks it returned context.Canceled. stop is idempotent.
 func runClient(t *testing.T, c *Client) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
+	var once sync.Once
 	return func() {
-		t.Helper()
-		cancel()
-		select {
-		case err := <-done:
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("Run returned %v, want context.Canceled", err)
+		once.Do(func() {
+			t.Helper()
+			cancel()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("Run returned %v, want context.Canceled", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Run did not return within 5s of cancel")
 			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("Run did not return within 5s of cancel")
-		}
+		})
 	}
 }
 
@@ -337,10 +346,15 @@ func TestPingDetectsDeadPeer(t *testing.T) {
 	}
 }
 
-func TestRunTwice(t *testing.T) {
+// TestRunAgain: a second concurrent Run is refused; a Run started after
+// the first returned reports its connection as a reconnect, because events
+// were missed in between.
+func TestRunAgain(t *testing.T) {
 	checkGoroutines(t)
 	f := startFakeEvents(t)
 	c := newEventsClient(t, f, -1)
+	sub := c.Subscribe(Filter{})
+	defer sub.Close()
 	stop := runClient(t, c)
 	f.accept(t)
 	waitConnected(t, c)
@@ -348,4 +362,13 @@ func TestRunTwice(t *testing.T) {
 		t.Error("a second concurrent Run = nil error")
 	}
 	stop()
+
+	stop = runClient(t, c)
+	defer stop()
+	conn := f.accept(t)
+	if r, ok := next(t, sub).(*Reconnected); !ok || r.Attempts != 1 || r.Down <= 0 {
+		t.Fatalf("after Run again got %T %+v, want *Reconnected after 1 attempt", r, r)
+	}
+	send(t, conn, startB)
+	wantChannelStart(t, next(t, sub), "B")
 }

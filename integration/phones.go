@@ -79,6 +79,11 @@ func (p *Phones) route(ctx context.Context, ev ari.Event) {
 		p.ringQueue(ph.Tag) <- ph
 		return
 	}
+	if s, ok := ev.(*ari.StasisStart); ok && len(s.Args) >= 1 && s.Args[0] == "caller" {
+		// The caller's handset is up: like a real phone it sends audio
+		// (silence) from now on, so the far end can tell music from quiet.
+		go func() { _ = p.Client.Channels.StartSilence(ctx, s.Channel.ID) }()
+	}
 	for _, id := range ari.ChannelsOf(ev) {
 		p.mu.Lock()
 		ph := p.phones[id]
@@ -249,8 +254,14 @@ func typesOf(evs []ari.Event) string {
 	return b.String()
 }
 
-// Answer answers the phone.
-func (ph *Phone) Answer(ctx context.Context) error { return ph.p.Client.Channels.Answer(ctx, ph.ID) }
+// Answer answers the phone. From then on it sends silence, as a real
+// phone sends audio, so the far end can tell music from quiet.
+func (ph *Phone) Answer(ctx context.Context) error {
+	if err := ph.p.Client.Channels.Answer(ctx, ph.ID); err != nil {
+		return err
+	}
+	return ph.p.Client.Channels.StartSilence(ctx, ph.ID)
+}
 
 // Hangup hangs the phone up with a reason (normal, busy, congestion, ...).
 func (ph *Phone) Hangup(ctx context.Context, reason string) error {

@@ -149,7 +149,7 @@ func failure(t *Transfer, ev Event) (o Outcome, refusedAfterAnswer bool) {
 		return OutcomeCancelled, false
 	case DialFailed:
 		if t.Answered {
-			return OutcomeRefused, false
+			return OutcomeTargetRefused, false
 		}
 		if e.Outcome == OutcomeNone {
 			return OutcomeUnavailable, false
@@ -157,19 +157,19 @@ func failure(t *Transfer, ev Event) (o Outcome, refusedAfterAnswer bool) {
 		return e.Outcome, false
 	case Left:
 		if t.Answered {
-			return OutcomeRefused, true
+			return OutcomeTargetRefused, true
 		}
 		if o := ClassifyCause(e.Cause); o != OutcomeNone {
 			return o, false
 		}
-		return OutcomeRefused, false // hung up while ringing, normal clearing
+		return OutcomeTargetRefused, false // hung up while ringing, normal clearing
 	case EffectFailed:
 		switch e.Effect.(type) {
 		case Dial:
 			return ClassifyStatus(e.Status), false
 		case Move: // the channel vanished
 			if t.Answered {
-				return OutcomeRefused, true
+				return OutcomeTargetRefused, true
 			}
 			return OutcomeUnavailable, false
 		}
@@ -276,7 +276,7 @@ func threeWay(t *Transfer, _ Event) []Effect {
 	if t.Answered {
 		f.play(t.Target, t.Opts.CompleteSound)
 	}
-	f.finish(OutcomeThreeWay, t.Transferor, t.Transferee, t.Target)
+	f.finish(OutcomeThreeWayJoined, t.Transferor, t.Transferee, t.Target)
 	return f.out
 }
 
@@ -396,7 +396,7 @@ func recalled(t *Transfer, _ Event) []Effect {
 	f := fx{t: t}
 	f.stopTimer()
 	f.stopRingback()
-	f.finish(OutcomeRecalled, t.Transferee, t.Recall)
+	f.finish(OutcomeRecalledTransferor, t.Transferee, t.Recall)
 	return f.out
 }
 

@@ -21,25 +21,25 @@ const (
 	OutcomePartialCompleted
 	// OutcomeCancelled: cancelled by command (or a dial cancelled).
 	OutcomeCancelled
-	// OutcomeThreeWay: all three parties joined.
-	OutcomeThreeWay
+	// OutcomeThreeWayJoined: all three parties joined.
+	OutcomeThreeWayJoined
 	OutcomeBusy
 	OutcomeNoAnswer
 	OutcomeCongestion
 	OutcomeUnavailable
 	OutcomeInvalidNumber
-	// OutcomeRefused: the target rejected the call, or answered and then
+	// OutcomeTargetRefused: the target rejected the call, or answered and then
 	// hung up.
-	OutcomeRefused
+	OutcomeTargetRefused
 	// OutcomeTransfereeLeft: the transferee hung up before the transfer
 	// ended.
 	OutcomeTransfereeLeft
 	// OutcomeTransferorLeft: the transferor hung up before anything moved
 	// (availability check).
 	OutcomeTransferorLeft
-	// OutcomeRecalled: the blond transfer failed and the recalled
+	// OutcomeRecalledTransferor: the blond transfer failed and the recalled
 	// transferor answered.
-	OutcomeRecalled
+	OutcomeRecalledTransferor
 	// OutcomeFellBack: the fallback number answered.
 	OutcomeFellBack
 	// OutcomeAbandoned: nobody answered; the transferee was played a
@@ -52,23 +52,23 @@ const (
 )
 
 var outcomeNames = [numOutcomes]string{
-	OutcomeNone:             "none",
-	OutcomeCompleted:        "completed",
-	OutcomePartialCompleted: "partial-completed",
-	OutcomeCancelled:        "cancelled",
-	OutcomeThreeWay:         "three-way",
-	OutcomeBusy:             "failed:busy",
-	OutcomeNoAnswer:         "failed:no-answer",
-	OutcomeCongestion:       "failed:congestion",
-	OutcomeUnavailable:      "failed:unavailable",
-	OutcomeInvalidNumber:    "failed:invalid-number",
-	OutcomeRefused:          "failed:refused",
-	OutcomeTransfereeLeft:   "failed:transferee-left",
-	OutcomeTransferorLeft:   "failed:transferor-left",
-	OutcomeRecalled:         "recalled",
-	OutcomeFellBack:         "fell-back",
-	OutcomeAbandoned:        "abandoned",
-	OutcomeError:            "failed:error",
+	OutcomeNone:               "none",
+	OutcomeCompleted:          "completed",
+	OutcomePartialCompleted:   "partial-completed",
+	OutcomeCancelled:          "cancelled",
+	OutcomeThreeWayJoined:     "three-way",
+	OutcomeBusy:               "failed:busy",
+	OutcomeNoAnswer:           "failed:no-answer",
+	OutcomeCongestion:         "failed:congestion",
+	OutcomeUnavailable:        "failed:unavailable",
+	OutcomeInvalidNumber:      "failed:invalid-number",
+	OutcomeTargetRefused:      "failed:refused",
+	OutcomeTransfereeLeft:     "failed:transferee-left",
+	OutcomeTransferorLeft:     "failed:transferor-left",
+	OutcomeRecalledTransferor: "recalled",
+	OutcomeFellBack:           "fell-back",
+	OutcomeAbandoned:          "abandoned",
+	OutcomeError:              "failed:error",
 }
 
 func (o Outcome) String() string {
@@ -113,8 +113,8 @@ var dialStatuses = map[string]Outcome{
 	"CHANUNAVAIL": OutcomeUnavailable,
 	"CANCEL":      OutcomeCancelled,
 	// Privacy/screening refusals: the callee said no.
-	"DONTCALL": OutcomeRefused,
-	"TORTURE":  OutcomeRefused,
+	"DONTCALL": OutcomeTargetRefused,
+	"TORTURE":  OutcomeTargetRefused,
 	// Asterisk could not parse the dial string: the number is bad.
 	"INVALIDARGS": OutcomeInvalidNumber,
 }
@@ -149,7 +149,7 @@ var hangupCauses = map[int]Outcome{
 	20: OutcomeUnavailable, // subscriber absent (Asterisk: unregistered)
 	27: OutcomeUnavailable, // destination out of order
 
-	21: OutcomeRefused, // call rejected
+	21: OutcomeTargetRefused, // call rejected
 
 	34: OutcomeCongestion, // no circuit/channel available
 	38: OutcomeCongestion, // network out of order

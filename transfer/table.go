@@ -155,13 +155,15 @@ type ignore struct {
 }
 
 var (
-	active = []State{Checking, CallingTarget, Hesitant, Consulting, DoubleChecking,
+	activeStates = []State{Checking, CallingTarget, Hesitant, Consulting, DoubleChecking,
 		Blond, Recalling, WaitToRetransfer, Retransfer, WaitToRecall, Fallback}
-	loop      = []State{Blond, Recalling, WaitToRetransfer, Retransfer, WaitToRecall, Fallback}
-	commands  = []EventKind{KindCancel, KindComplete, KindSwap, KindThreeWay}
-	targetEv  = []EventKind{KindTargetLeft, KindTargetAnswered}
-	recallEv  = []EventKind{KindRecallLeft, KindRecallAnswered}
-	fallbackE = []EventKind{KindFallbackLeft, KindFallbackAnswered}
+	// afterCheck: every non-terminal state but Checking.
+	afterCheck = activeStates[1:]
+	loopStates = []State{Blond, Recalling, WaitToRetransfer, Retransfer, WaitToRecall, Fallback}
+	commands   = []EventKind{KindCancel, KindComplete, KindSwap, KindThreeWay}
+	targetEv   = []EventKind{KindTargetLeft, KindTargetAnswered}
+	recallEv   = []EventKind{KindRecallLeft, KindRecallAnswered}
+	fallbackEv = []EventKind{KindFallbackLeft, KindFallbackAnswered}
 )
 
 func kinds(groups ...[]EventKind) []EventKind {
@@ -172,36 +174,36 @@ func kinds(groups ...[]EventKind) []EventKind {
 	return out
 }
 
-func k(ks ...EventKind) []EventKind { return ks }
+func kindsOf(ks ...EventKind) []EventKind { return ks }
 
 var ignored = []ignore{
-	{states: active, kinds: k(KindUnknown), level: LevelWarn, why: "not an event of this package"},
-	{states: active, kinds: k(KindStray), level: LevelDebug, why: "not about a live party (unknown channel, already gone, or an earlier leg)"},
-	{states: active, kinds: k(KindStale), level: LevelDebug, why: "not the running timer (stopped or superseded)"},
-	{states: active, kinds: k(KindEffectIgnored), level: LevelDebug, why: "a best-effort effect failed; nothing depends on it"},
-	{states: active, kinds: k(KindRinging), level: LevelDebug, why: "informational: the ringback already plays"},
-	{states: active[1:], kinds: k(KindAvailable, KindUnreachable), level: LevelDebug, why: "late availability answer: the check is over"},
-	{states: []State{Checking}, kinds: k(KindComplete, KindSwap, KindThreeWay), level: LevelWarn, why: "no target yet: only cancel works while checking"},
-	{states: loop, kinds: commands, level: LevelWarn, why: "the transferor has left: the recall loop takes no commands"},
-	{states: []State{Consulting, DoubleChecking}, kinds: k(KindTargetAnswered), level: LevelDebug, why: "the target already answered"},
-	{states: []State{Hesitant, Consulting, DoubleChecking}, kinds: k(KindHoldFailed), level: LevelWarn, why: "hold bridge failure reported after the transfer moved on"},
+	{states: activeStates, kinds: kindsOf(KindUnknown), level: LevelWarn, why: "not an event of this package"},
+	{states: activeStates, kinds: kindsOf(KindStray), level: LevelDebug, why: "not about a live party (unknown channel, already gone, or an earlier leg)"},
+	{states: activeStates, kinds: kindsOf(KindStale), level: LevelDebug, why: "not the running timer (stopped or superseded)"},
+	{states: activeStates, kinds: kindsOf(KindEffectIgnored), level: LevelDebug, why: "a best-effort effect failed; nothing depends on it"},
+	{states: activeStates, kinds: kindsOf(KindRinging), level: LevelDebug, why: "informational: the ringback already plays"},
+	{states: afterCheck, kinds: kindsOf(KindAvailable, KindUnreachable), level: LevelDebug, why: "late availability answer: the check is over"},
+	{states: []State{Checking}, kinds: kindsOf(KindComplete, KindSwap, KindThreeWay), level: LevelWarn, why: "no target yet: only cancel works while checking"},
+	{states: loopStates, kinds: commands, level: LevelWarn, why: "the transferor has left: the recall loop takes no commands"},
+	{states: []State{Consulting, DoubleChecking}, kinds: kindsOf(KindTargetAnswered), level: LevelDebug, why: "the target already answered"},
+	{states: []State{Hesitant, Consulting, DoubleChecking}, kinds: kindsOf(KindHoldFailed), level: LevelWarn, why: "hold bridge failure reported after the transfer moved on"},
 
-	{states: []State{Checking}, kinds: kinds(targetEv, recallEv, fallbackE, k(KindNoAnswerTimeout, KindLoopDelayElapsed, KindHoldFailed)),
+	{states: []State{Checking}, kinds: kinds(targetEv, recallEv, fallbackEv, kindsOf(KindNoAnswerTimeout, KindLoopDelayElapsed, KindHoldFailed)),
 		level: LevelWarn, why: "nothing dialed, timed or held while checking", impossible: true},
-	{states: []State{CallingTarget, Hesitant, Consulting, DoubleChecking}, kinds: kinds(recallEv, fallbackE, k(KindLoopDelayElapsed)),
+	{states: []State{CallingTarget, Hesitant, Consulting, DoubleChecking}, kinds: kinds(recallEv, fallbackEv, kindsOf(KindLoopDelayElapsed)),
 		level: LevelWarn, why: "no recall loop before a blond transfer", impossible: true},
-	{states: []State{Consulting, DoubleChecking}, kinds: k(KindNoAnswerTimeout),
+	{states: []State{Consulting, DoubleChecking}, kinds: kindsOf(KindNoAnswerTimeout),
 		level: LevelWarn, why: "the no-answer clock stopped when the target answered", impossible: true},
-	{states: loop, kinds: k(KindTransferorLeft), level: LevelWarn, why: "the transferor already left", impossible: true},
-	{states: []State{Blond}, kinds: kinds(recallEv, fallbackE, k(KindLoopDelayElapsed, KindHoldFailed)),
+	{states: loopStates, kinds: kindsOf(KindTransferorLeft), level: LevelWarn, why: "the transferor already left", impossible: true},
+	{states: []State{Blond}, kinds: kinds(recallEv, fallbackEv, kindsOf(KindLoopDelayElapsed, KindHoldFailed)),
 		level: LevelWarn, why: "only the target rings", impossible: true},
-	{states: []State{Recalling}, kinds: kinds(targetEv, fallbackE, k(KindLoopDelayElapsed, KindHoldFailed)),
+	{states: []State{Recalling}, kinds: kinds(targetEv, fallbackEv, kindsOf(KindLoopDelayElapsed, KindHoldFailed)),
 		level: LevelWarn, why: "only the recall leg rings", impossible: true},
-	{states: []State{WaitToRetransfer, WaitToRecall}, kinds: kinds(targetEv, recallEv, fallbackE, k(KindNoAnswerTimeout)),
+	{states: []State{WaitToRetransfer, WaitToRecall}, kinds: kinds(targetEv, recallEv, fallbackEv, kindsOf(KindNoAnswerTimeout)),
 		level: LevelWarn, why: "nothing rings while waiting", impossible: true},
-	{states: []State{Retransfer}, kinds: kinds(recallEv, fallbackE, k(KindLoopDelayElapsed, KindHoldFailed)),
+	{states: []State{Retransfer}, kinds: kinds(recallEv, fallbackEv, kindsOf(KindLoopDelayElapsed, KindHoldFailed)),
 		level: LevelWarn, why: "only the target rings", impossible: true},
-	{states: []State{Fallback}, kinds: kinds(targetEv, recallEv, k(KindLoopDelayElapsed, KindHoldFailed)),
+	{states: []State{Fallback}, kinds: kinds(targetEv, recallEv, kindsOf(KindLoopDelayElapsed, KindHoldFailed)),
 		level: LevelWarn, why: "only the fallback leg rings", impossible: true},
 }
 

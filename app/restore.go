@@ -1,0 +1,274 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/transfer"
+)
+
+// stateVar is the channel variable that carries a call's snapshot on each
+// of its live legs. Asterisk keeps it as long as the channel lives, so a
+// restarted transferd (same application name) finds every call it owned,
+// with nothing to clean up afterwards: the variable dies with the channel
+// (unlike Wazo's global variables, which leak).
+const stateVar = "TRANSFERD_STATE"
+
+// snapshot is what a restarted transferd needs to carry a call on.
+type snapshot struct {
+	Version   uint64                    `json:"v"`
+	ID        string                    `json:"id"`
+	Account   string                    `json:"account"`
+	Phase     callPhase                 `json:"phase"`
+	Legs      []legSnapshot             `json:"legs"`
+	XferCount int                       `json:"xfers"`
+	Xfer      *transfer.Transfer        `json:"xfer,omitempty"`
+	Timers    map[string]timerSnap      `json:"timers,omitempty"`
+	Ringbacks []ari.PlaybackID          `json:"ringbacks,omitempty"`
+	Holds     []ari.BridgeID            `json:"holds,omitempty"`
+	HangAfter map[ari.PlaybackID]string `json:"hang_after,omitempty"`
+}
+
+type legSnapshot struct {
+	ID       ari.ChannelID `json:"id"`
+	Role     string        `json:"role"`
+	Number   string        `json:"number,omitempty"`
+	Callback string        `json:"callback,omitempty"`
+	Answered bool          `json:"answered,omitempty"`
+	Gone     bool          `json:"gone,omitempty"`
+}
+
+type timerSnap struct {
+	Seq      int       `json:"seq"`
+	Deadline time.Time `json:"deadline"`
+}
+
+// persister writes a call's latest snapshot in the background: the call
+// goroutine never waits for it, and a newer snapshot replaces one not yet
+// written.
+type persister struct {
+	mu      sync.Mutex
+	pending *snapshot
+	busy    bool
+}
+
+func (c *Call) snapshot() snapshot {
+	c.version++
+	s := snapshot{Version: c.version, ID: c.id, Account: c.acct.name, Phase: c.phase, XferCount: c.xferCount,
+		Timers: map[string]timerSnap{}, HangAfter: map[ari.PlaybackID]string{}}
+	for _, id := range c.order {
+		l := c.legs[id]
+		s.Legs = append(s.Legs, legSnapshot{ID: l.id, Role: l.role, Number: l.number, Callback: l.callback, Answered: l.answered, Gone: l.gone})
+	}
+	if c.xfer != nil {
+		x := *c.xfer
+		s.Xfer = &x
+	}
+	for name, d := range c.deadlines {
+		s.Timers[name] = d
+	}
+	for id := range c.ringbacks {
+		s.Ringbacks = append(s.Ringbacks, id)
+	}
+	for id := range c.holdBridges {
+		s.Holds = append(s.Holds, id)
+	}
+	for pb, ch := range c.hangAfter {
+		s.HangAfter[pb] = string(ch)
+	}
+	return s
+}
+
+// persist queues the call's snapshot for writing.
+func (c *Call) persist() {
+	s := c.snapshot()
+	p := &c.persister
+	p.mu.Lock()
+	p.pending = &s
+	start := !p.busy
+	p.busy = true
+	p.mu.Unlock()
+	if start {
+		go c.flush()
+	}
+}
+
+func (c *Call) flush() {
+	p := &c.persister
+	for {
+		p.mu.Lock()
+		s := p.pending
+		p.pending = nil
+		if s == nil {
+			p.busy = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		b, err := json.Marshal(s)
+		if err != nil {
+			c.log.Error().Err(err).Msg("encode call snapshot")
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		for _, l := range s.Legs {
+			if l.Gone {
+				continue
+			}
+			err := c.app.client.Channels.SetVariable(ctx, l.ID, stateVar, string(b))
+			if err != nil && !errors.Is(err, ari.ErrNotFound) {
+				c.log.Debug().Err(err).Str(keyChannelID, string(l.ID)).Msg("persist snapshot")
+			}
+		}
+		cancel()
+	}
+}
+
+// restoreCalls finds the channels still in the application that no live
+// call owns, reads their snapshots and carries their calls on. It also
+// asks every live call to check its legs against Asterisk (events may have
+// been missed while the stream was down).
+func (a *App) restoreCalls(ctx context.Context) {
+	a.mu.Lock()
+	live := make([]*Call, 0, len(a.calls))
+	for _, c := range a.calls {
+		live = append(live, c)
+	}
+	a.mu.Unlock()
+	for _, c := range live {
+		c.post(resync{})
+	}
+
+	appInfo, err := a.client.Applications.Get(ctx, a.cfg.ARI.App)
+	if err != nil {
+		a.log.Warn().Err(err).Msg("reconcile: read application")
+		return
+	}
+	snaps := map[string]snapshot{}
+	var orphans []ari.ChannelID
+	for _, id := range appInfo.ChannelIDs {
+		ch := ari.ChannelID(id)
+		if a.owner(ch) != nil {
+			continue
+		}
+		raw, err := a.client.Channels.GetVariable(ctx, ch, stateVar)
+		if err != nil || raw == "" {
+			orphans = append(orphans, ch)
+			continue
+		}
+		var s snapshot
+		if err := json.Unmarshal([]byte(raw), &s); err != nil {
+			a.log.Warn().Err(err).Str(keyChannelID, string(id)).Msg("reconcile: unreadable snapshot")
+			orphans = append(orphans, ch)
+			continue
+		}
+		if old, ok := snaps[s.ID]; !ok || s.Version > old.Version {
+			snaps[s.ID] = s
+		}
+	}
+	present := map[ari.ChannelID]bool{}
+	for _, id := range appInfo.ChannelIDs {
+		present[ari.ChannelID(id)] = true
+	}
+	for _, s := range snaps {
+		if err := a.restoreCall(ctx, s, present); err != nil {
+			a.log.Error().Err(err).Str(keyCallID, s.ID).Msg("reconcile: call not restored")
+		}
+	}
+	for _, ch := range orphans {
+		if a.owner(ch) != nil {
+			continue
+		}
+		// A channel with no snapshot entered the application while nobody
+		// listened, or its snapshot was never written: nobody can carry it.
+		a.log.Warn().Str(keyChannelID, string(ch)).Msg("reconcile: channel in the application without a call; hanging up")
+		if err := a.client.Channels.Hangup(ctx, ch, "normal"); err != nil && !errors.Is(err, ari.ErrNotFound) {
+			a.log.Warn().Err(err).Str(keyChannelID, string(ch)).Msg("reconcile: hangup")
+		}
+	}
+}
+
+// restoreCall rebuilds a call from its snapshot and starts its goroutine.
+func (a *App) restoreCall(ctx context.Context, s snapshot, present map[ari.ChannelID]bool) error {
+	acct, ok := a.accounts[s.Account]
+	if !ok {
+		return fmt.Errorf("account %q is no longer configured", s.Account)
+	}
+	c := newCall(a, acct, s.ID)
+	c.version = s.Version
+	c.phase = s.Phase
+	c.xferCount = s.XferCount
+	for _, ls := range s.Legs {
+		l := &leg{id: ls.ID, role: ls.Role, number: ls.Number, callback: ls.Callback, answered: ls.Answered, gone: ls.Gone}
+		c.addLeg(l)
+	}
+	for _, id := range s.Ringbacks {
+		c.ringbacks[id] = true
+	}
+	for _, id := range s.Holds {
+		c.holdBridges[id] = true
+		a.claimBridge(c, id)
+	}
+	for pb, ch := range s.HangAfter {
+		c.hangAfter[pb] = ari.ChannelID(ch)
+	}
+	if s.Xfer != nil {
+		x := *s.Xfer
+		c.xfer = &x
+		c.xferStarted = time.Now()
+		c.xferLog = c.log.With().Str(keyTransferID, x.ID).Logger()
+	}
+	a.mu.Lock()
+	if _, dup := a.calls[c.id]; dup {
+		a.mu.Unlock()
+		return nil
+	}
+	a.calls[c.id] = c
+	a.mu.Unlock()
+	c.log.Info().Int("legs", len(s.Legs)).Bool("transfer", s.Xfer != nil).Msg("call restored after restart")
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		c.run(ctx, callStart{}, func(ctx context.Context) {
+			for name, t := range s.Timers {
+				c.armTimer(name, t.Seq, time.Until(t.Deadline))
+			}
+			c.resync(ctx)
+		})
+	}()
+	return nil
+}
+
+// resync compares the call's legs with Asterisk and feeds what was missed:
+// a leg that is gone left, a dialed leg that is up answered.
+func (c *Call) resync(ctx context.Context) {
+	for _, id := range append([]ari.ChannelID(nil), c.order...) {
+		l := c.legs[id]
+		if l.gone {
+			continue
+		}
+		ch, err := c.app.client.Channels.Get(ctx, id)
+		switch {
+		case errors.Is(err, ari.ErrNotFound):
+			c.onLeft(ctx, l, 0)
+		case err != nil:
+			c.log.Warn().Err(err).Str(keyChannelID, string(id)).Msg("resync: get channel")
+		case ch.State == "Up" && !l.answered && l.role != roleCaller:
+			c.onAnswered(ctx, l)
+		}
+		if c.ended {
+			return
+		}
+	}
+	if c.xfer == nil {
+		c.settle(ctx)
+	}
+}
+
+// resync is an inbox message: check legs against Asterisk.
+type resync struct{}

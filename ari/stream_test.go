@@ -1,0 +1,39 @@
+package ari
+
+import (
+	"testing"
+	"time"
+)
+
+func TestBackoffDelay(t *testing.T) {
+	b, err := Backoff{}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Min != 100*time.Millisecond || b.Max != 5*time.Second {
+		t.Fatalf("defaults = %+v, want Min 100ms, Max 5s", b)
+	}
+	tests := []struct {
+		step   int
+		lo, hi time.Duration
+	}{
+		{0, 50 * time.Millisecond, 100 * time.Millisecond},
+		{1, 100 * time.Millisecond, 200 * time.Millisecond},
+		{3, 400 * time.Millisecond, 800 * time.Millisecond},
+		{6, 2500 * time.Millisecond, 5 * time.Second}, // capped
+		{1000, 2500 * time.Millisecond, 5 * time.Second},
+	}
+	for _, tt := range tests {
+		seen := map[time.Duration]bool{}
+		for range 200 {
+			d := b.delay(tt.step)
+			if d < tt.lo || d > tt.hi {
+				t.Fatalf("delay(%d) = %v, want within [%v, %v]", tt.step, d, tt.lo, tt.hi)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 2 {
+			t.Errorf("delay(%d) is not jittered: always %v", tt.step, seen)
+		}
+	}
+}
