@@ -84,8 +84,8 @@ type leg struct {
 	pending   *pendingDial // set between create and StasisStart
 	// progressed: a Dial event reported progress (ringing, busy, ...).
 	progressed bool
-	digitGen  int
-	digitStop func() bool
+	digitGen   int
+	digitStop  func() bool
 }
 
 // Messages a call's inbox carries besides ARI events.

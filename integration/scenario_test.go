@@ -105,7 +105,9 @@ func (s *scenario) start(ctx context.Context) {
 // Party ids. The caller's handset is <tag>-<name>; transferd's call id is
 // the half that entered it, <tag>-<name>-in; transferd names every other
 // leg after the call id.
-func (s *scenario) callID(caller string) ari.ChannelID { return InID(ari.ChannelID(s.tag + "-" + caller)) }
+func (s *scenario) callID(caller string) ari.ChannelID {
+	return InID(ari.ChannelID(s.tag + "-" + caller))
+}
 
 // talking sets up a call from caller to number, answered, and returns the
 // caller's handset and the callee's phone.
