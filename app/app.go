@@ -44,8 +44,16 @@ type App struct {
 	calls    map[string]*Call        // by call id
 	channels map[ari.ChannelID]*Call // every channel a call owns
 	bridges  map[ari.BridgeID]*Call  // every bridge a call owns
+	// recent keeps the final view of the last maxRecent ended calls, so the
+	// API can still say how a call's transfer ended.
+	recent      map[string]CallInfo
+	recentOrder []string
 	wg       sync.WaitGroup
 	draining atomic.Bool
+	// The index of live calls in Asterisk (restore.go).
+	idxMu    sync.Mutex
+	idxDirty bool
+	idxBusy  bool
 	seq      atomic.Uint64
 }
 
@@ -82,6 +90,7 @@ func New(cfg Config, client *ari.Client, log zerolog.Logger, hooks Hooks) (*App,
 		calls:    map[string]*Call{},
 		channels: map[ari.ChannelID]*Call{},
 		bridges:  map[ari.BridgeID]*Call{},
+		recent:   map[string]CallInfo{},
 	}
 	for name, ac := range cfg.Accounts {
 		m, err := featurecode.New(ac.matcherConfig())
@@ -198,9 +207,21 @@ func (a *App) claimBridge(c *Call, id ari.BridgeID) {
 	a.bridges[id] = c
 }
 
+// release forgets a call. A call that ended leaves the index and stays
+// visible a while as a recent call; one cut off by a stop stays in the
+// index so the next start finds it.
 func (a *App) release(c *Call) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if c.ended {
+		defer a.indexChanged()
+		a.recent[c.id] = c.Info()
+		a.recentOrder = append(a.recentOrder, c.id)
+		if len(a.recentOrder) > maxRecent {
+			delete(a.recent, a.recentOrder[0])
+			a.recentOrder = a.recentOrder[1:]
+		}
+	}
 	delete(a.calls, c.id)
 	for id, owner := range a.channels {
 		if owner == c {
@@ -259,6 +280,7 @@ func (a *App) startCall(ctx context.Context, e *ari.StasisStart) {
 	a.calls[c.id] = c
 	a.channels[ch.ID] = c
 	a.mu.Unlock()
+	a.indexChanged()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -301,6 +323,21 @@ func (a *App) Call(id string) *Call {
 		return c
 	}
 	return a.channels[ari.ChannelID(id)]
+}
+
+// maxRecent bounds the ended calls App remembers.
+const maxRecent = 512
+
+// CallInfo returns a live call's view, or a recently ended call's final
+// view, by call id.
+func (a *App) CallInfo(id string) (CallInfo, bool) {
+	if c := a.Call(id); c != nil {
+		return c.Info(), true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	info, ok := a.recent[id]
+	return info, ok
 }
 
 // nextID makes a process-unique suffix for ids this app chooses.

@@ -95,8 +95,10 @@ type (
 		dest     string
 		callback string
 	}
-	stopCall    struct{}
-	timerFired  struct{ transfer.TimerFired }
+	stopCall   struct{}
+	timerFired struct{ transfer.TimerFired }
+	// ringExpiry: a leg left ringing after a transfer did not answer in time.
+	ringExpiry  struct{ leg ari.ChannelID }
 	digitExpiry struct {
 		leg ari.ChannelID
 		gen int
@@ -170,6 +172,8 @@ func (c *Call) run(ctx context.Context, start callStart, restored func(context.C
 			c.publish()
 		}
 	}
+	c.unpersist()
+	c.publish()
 	c.log.Info().Msg("call ended")
 }
 
@@ -268,6 +272,11 @@ func (c *Call) handle(ctx context.Context, m any) {
 		c.ended = true
 	case resync:
 		c.resync(ctx)
+	case ringExpiry:
+		if l := c.legs[m.leg]; l != nil && !l.gone && !l.answered && c.xfer == nil {
+			c.log.Info().Str(keyChannelID, string(l.id)).Msg("ringing leg did not answer in time")
+			c.hangup(ctx, l.id, "no_answer")
+		}
 	case timerFired:
 		if c.xfer != nil {
 			c.step(ctx, m.TimerFired)
@@ -371,6 +380,7 @@ func (c *Call) onAnswered(ctx context.Context, l *leg) {
 	default:
 		// A leg left ringing by a finished transfer (the transferee hung up
 		// while the target rang): the call simply goes on with it.
+		c.stopTimer("ring:" + string(l.id))
 		c.stopRingbacks(ctx)
 		c.log.Info().Str(keyChannelID, string(l.id)).Msg("leg answered")
 	}

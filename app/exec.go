@@ -209,8 +209,45 @@ func (c *Call) finish(ctx context.Context, f transfer.Finish) {
 			c.hangup(ctx, id, "normal")
 		}
 	}
+	c.watchRinging(ctx, done.Opts)
 	c.settle(ctx)
 	c.endIfEmpty(ctx)
+}
+
+// watchRinging looks after a leg a finished transfer left ringing (the
+// transferee hung up while the target rang, or three-way before the target
+// answered): it still gets no more than the no-answer timeout, and a party
+// left alone with it hears ringback meanwhile.
+func (c *Call) watchRinging(ctx context.Context, o transfer.Options) {
+	var ringing, up []*leg
+	for _, id := range c.order {
+		switch l := c.legs[id]; {
+		case l.gone:
+		case l.answered:
+			up = append(up, l)
+		default:
+			ringing = append(ringing, l)
+		}
+	}
+	if len(ringing) == 0 {
+		return
+	}
+	timeout := o.NoAnswerTimeout
+	if timeout <= 0 {
+		timeout = c.acct.cfg.Transfer.NoAnswerTimeout
+	}
+	for _, l := range ringing {
+		id := l.id
+		t := time.AfterFunc(timeout, func() { c.post(ringExpiry{leg: id}) })
+		c.timers["ring:"+string(id)] = t
+	}
+	if len(up) == 1 && o.Ringback != "" {
+		pb := ari.PlaybackID(fmt.Sprintf("%s-ringback-%d", c.id, c.app.nextID()))
+		c.ringbacks[pb] = true
+		if _, err := c.app.client.Channels.Play(ctx, up[0].id, ari.PlayParams{Media: []string{o.Ringback}, PlaybackID: pb}); err != nil {
+			c.log.Debug().Err(err).Msg("ringback")
+		}
+	}
 }
 
 // inTransfer says whether the open transfer concerns this channel.

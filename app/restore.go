@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,12 +14,16 @@ import (
 	"github.com/transferd/transferd/transfer"
 )
 
-// stateVar is the channel variable that carries a call's snapshot on each
-// of its live legs. Asterisk keeps it as long as the channel lives, so a
-// restarted transferd (same application name) finds every call it owned,
-// with nothing to clean up afterwards: the variable dies with the channel
-// (unlike Wazo's global variables, which leak).
-const stateVar = "TRANSFERD_STATE"
+// Snapshots live in Asterisk global variables, one per call
+// (TRANSFERD_<app>_CALL_<call id>), plus an index of the live calls
+// (TRANSFERD_<app>_CALLS). Asterisk outlives transferd, so a restarted
+// transferd with the same application name finds every call it owned.
+// Channel variables would be tidier but cannot be used: ARI runs a channel
+// variable write on the channel's control queue, which a ringback playback
+// blocks for as long as it plays. Every variable is deleted when its call
+// ends (Wazo's leaked globals slowed Asterisk down).
+func (a *App) callVar(id string) string { return "TRANSFERD_" + a.cfg.ARI.App + "_CALL_" + id }
+func (a *App) indexVar() string         { return "TRANSFERD_" + a.cfg.ARI.App + "_CALLS" }
 
 // snapshot is what a restarted transferd needs to carry a call on.
 type snapshot struct {
@@ -50,10 +56,11 @@ type timerSnap struct {
 
 // persister writes a call's latest snapshot in the background: the call
 // goroutine never waits for it, and a newer snapshot replaces one not yet
-// written.
+// written. After the call ends it deletes the variable, last.
 type persister struct {
 	mu      sync.Mutex
 	pending *snapshot
+	remove  bool
 	busy    bool
 }
 
@@ -87,9 +94,16 @@ func (c *Call) snapshot() snapshot {
 // persist queues the call's snapshot for writing.
 func (c *Call) persist() {
 	s := c.snapshot()
+	c.queuePersist(&s, false)
+}
+
+// unpersist queues the deletion of the call's snapshot.
+func (c *Call) unpersist() { c.queuePersist(nil, true) }
+
+func (c *Call) queuePersist(s *snapshot, remove bool) {
 	p := &c.persister
 	p.mu.Lock()
-	p.pending = &s
+	p.pending, p.remove = s, remove
 	start := !p.busy
 	p.busy = true
 	p.mu.Unlock()
@@ -102,31 +116,72 @@ func (c *Call) flush() {
 	p := &c.persister
 	for {
 		p.mu.Lock()
-		s := p.pending
-		p.pending = nil
-		if s == nil {
+		s, remove := p.pending, p.remove
+		p.pending, p.remove = nil, false
+		if s == nil && !remove {
 			p.busy = false
 			p.mu.Unlock()
 			return
 		}
 		p.mu.Unlock()
-		b, err := json.Marshal(s)
-		if err != nil {
-			c.log.Error().Err(err).Msg("encode call snapshot")
-			continue
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		for _, l := range s.Legs {
-			if l.Gone {
-				continue
-			}
-			err := c.app.client.Channels.SetVariable(ctx, l.ID, stateVar, string(b))
-			if err != nil && !errors.Is(err, ari.ErrNotFound) {
-				c.log.Debug().Err(err).Str(keyChannelID, string(l.ID)).Msg("persist snapshot")
+		var err error
+		if remove {
+			err = c.app.client.Asterisk.DeleteGlobalVariable(ctx, c.app.callVar(c.id))
+		} else {
+			var b []byte
+			if b, err = json.Marshal(s); err == nil {
+				err = c.app.client.Asterisk.SetGlobalVariable(ctx, c.app.callVar(c.id), string(b))
 			}
 		}
 		cancel()
+		if err != nil {
+			c.log.Warn().Err(err).Bool("delete", remove).Msg("persist call snapshot")
+		}
 	}
+}
+
+// indexChanged rewrites the index of live calls in the background
+// (latest wins, like a call's persister).
+func (a *App) indexChanged() {
+	a.idxMu.Lock()
+	a.idxDirty = true
+	start := !a.idxBusy
+	a.idxBusy = true
+	a.idxMu.Unlock()
+	if !start {
+		return
+	}
+	go func() {
+		for {
+			a.idxMu.Lock()
+			if !a.idxDirty {
+				a.idxBusy = false
+				a.idxMu.Unlock()
+				return
+			}
+			a.idxDirty = false
+			a.idxMu.Unlock()
+			a.mu.Lock()
+			ids := make([]string, 0, len(a.calls))
+			for id := range a.calls {
+				ids = append(ids, id)
+			}
+			a.mu.Unlock()
+			sort.Strings(ids)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			var err error
+			if len(ids) == 0 {
+				err = a.client.Asterisk.DeleteGlobalVariable(ctx, a.indexVar())
+			} else {
+				err = a.client.Asterisk.SetGlobalVariable(ctx, a.indexVar(), strings.Join(ids, ","))
+			}
+			cancel()
+			if err != nil {
+				a.log.Warn().Err(err).Msg("persist call index")
+			}
+		}
+	}()
 }
 
 // restoreCalls finds the channels still in the application that no live
@@ -149,43 +204,40 @@ func (a *App) restoreCalls(ctx context.Context) {
 		a.log.Warn().Err(err).Msg("reconcile: read application")
 		return
 	}
-	snaps := map[string]snapshot{}
-	var orphans []ari.ChannelID
-	for _, id := range appInfo.ChannelIDs {
-		ch := ari.ChannelID(id)
-		if a.owner(ch) != nil {
-			continue
-		}
-		raw, err := a.client.Channels.GetVariable(ctx, ch, stateVar)
-		if err != nil || raw == "" {
-			orphans = append(orphans, ch)
-			continue
-		}
-		var s snapshot
-		if err := json.Unmarshal([]byte(raw), &s); err != nil {
-			a.log.Warn().Err(err).Str(keyChannelID, string(id)).Msg("reconcile: unreadable snapshot")
-			orphans = append(orphans, ch)
-			continue
-		}
-		if old, ok := snaps[s.ID]; !ok || s.Version > old.Version {
-			snaps[s.ID] = s
-		}
-	}
 	present := map[ari.ChannelID]bool{}
 	for _, id := range appInfo.ChannelIDs {
 		present[ari.ChannelID(id)] = true
 	}
-	for _, s := range snaps {
+	index, err := a.client.Asterisk.GetGlobalVariable(ctx, a.indexVar())
+	if err != nil {
+		a.log.Warn().Err(err).Msg("reconcile: read call index")
+	}
+	for _, id := range strings.Split(index, ",") {
+		if id == "" || a.Call(id) != nil {
+			continue
+		}
+		raw, err := a.client.Asterisk.GetGlobalVariable(ctx, a.callVar(id))
+		if err != nil || raw == "" {
+			a.log.Warn().Err(err).Str(keyCallID, id).Msg("reconcile: call in the index without a snapshot")
+			continue
+		}
+		var s snapshot
+		if err := json.Unmarshal([]byte(raw), &s); err != nil {
+			a.log.Warn().Err(err).Str(keyCallID, id).Msg("reconcile: unreadable snapshot")
+			continue
+		}
 		if err := a.restoreCall(ctx, s, present); err != nil {
 			a.log.Error().Err(err).Str(keyCallID, s.ID).Msg("reconcile: call not restored")
+			_ = a.client.Asterisk.DeleteGlobalVariable(ctx, a.callVar(id))
 		}
 	}
-	for _, ch := range orphans {
+	a.indexChanged()
+	for ch := range present {
 		if a.owner(ch) != nil {
 			continue
 		}
-		// A channel with no snapshot entered the application while nobody
-		// listened, or its snapshot was never written: nobody can carry it.
+		// In the application but in no call: it entered while nobody
+		// listened, or its call's snapshot was lost. Nobody can carry it.
 		a.log.Warn().Str(keyChannelID, string(ch)).Msg("reconcile: channel in the application without a call; hanging up")
 		if err := a.client.Channels.Hangup(ctx, ch, "normal"); err != nil && !errors.Is(err, ari.ErrNotFound) {
 			a.log.Warn().Err(err).Str(keyChannelID, string(ch)).Msg("reconcile: hangup")

@@ -33,3 +33,11 @@ func (s *Asterisk) SetGlobalVariable(ctx context.Context, name, value string) er
 	return s.c.do(ctx, call{method: http.MethodPost, tmpl: "/asterisk/variable",
 		query: params{"variable": {name}, "value": {value}}.values()}, nil)
 }
+
+// DeleteGlobalVariable removes a global variable: the value is left out of
+// the request, which Asterisk reads as "unset" (an empty value would keep
+// an empty variable).
+func (s *Asterisk) DeleteGlobalVariable(ctx context.Context, name string) error {
+	return s.c.do(ctx, call{method: http.MethodPost, tmpl: "/asterisk/variable",
+		query: params{"variable": {name}}.values()}, nil)
+}

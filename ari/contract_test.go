@@ -143,6 +143,7 @@ var contractCases = []contractCase{
 		return err
 	}},
 	{"Asterisk.SetGlobalVariable", func(ctx context.Context, c *Client) error { return c.Asterisk.SetGlobalVariable(ctx, "G", "1") }},
+	{"Asterisk.DeleteGlobalVariable", func(ctx context.Context, c *Client) error { return c.Asterisk.DeleteGlobalVariable(ctx, "G") }},
 
 	{"Endpoints.List", func(ctx context.Context, c *Client) error { _, err := c.Endpoints.List(ctx); return err }},
 	{"Endpoints.ListByTech", func(ctx context.Context, c *Client) error { _, err := c.Endpoints.ListByTech(ctx, "PJSIP"); return err }},

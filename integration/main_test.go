@@ -91,7 +91,17 @@ func globalLeaks(ctx context.Context, c *ari.Client) error {
 		if err != nil {
 			return err
 		}
-		if len(chans) == 0 && len(bridges) == 0 && len(ann) == 0 {
+		globals, err := sandbox.CLI(ctx, "core show globals")
+		if err != nil {
+			return err
+		}
+		var vars []string
+		for _, line := range strings.Split(globals, "\n") {
+			if strings.Contains(line, "TRANSFERD_") {
+				vars = append(vars, strings.TrimSpace(line))
+			}
+		}
+		if len(chans) == 0 && len(bridges) == 0 && len(ann) == 0 && len(vars) == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -103,7 +113,8 @@ func globalLeaks(ctx context.Context, c *ari.Client) error {
 			for _, b := range bridges {
 				bs = append(bs, string(b.ID))
 			}
-			return fmt.Errorf("left behind: channels %s; bridges %s; announcers %s", strings.Join(names, " "), strings.Join(bs, " "), strings.Join(ann, " "))
+			return fmt.Errorf("left behind: channels %s; bridges %s; announcers %s; global variables %s",
+				strings.Join(names, " "), strings.Join(bs, " "), strings.Join(ann, " "), strings.Join(vars, " "))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

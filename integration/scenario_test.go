@@ -319,11 +319,10 @@ func (s *scenario) outcome(call ari.ChannelID, outcome string) {
 	ctx, cancel := context.WithTimeout(s.ctx, 20*time.Second)
 	defer cancel()
 	waitFor(s.t, ctx, func() error {
-		c := s.app.Call(string(call))
-		if c == nil {
+		info, ok := s.app.CallInfo(string(call))
+		if !ok {
 			return fmt.Errorf("call %s not found", call)
 		}
-		info := c.Info()
 		if info.Transfer != nil || info.LastTransfer == nil {
 			return fmt.Errorf("transfer not finished: %+v", info.Transfer)
 		}
