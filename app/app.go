@@ -48,8 +48,8 @@ type App struct {
 	// API can still say how a call's transfer ended.
 	recent      map[string]CallInfo
 	recentOrder []string
-	wg       sync.WaitGroup
-	draining atomic.Bool
+	wg          sync.WaitGroup
+	draining    atomic.Bool
 	// The index of live calls in Asterisk (restore.go).
 	idxMu    sync.Mutex
 	idxDirty bool

@@ -65,7 +65,7 @@ func TestScenario05PartialTransferFails(t *testing.T) {
 		r1 := s.ring("1001") // first recall of Alice
 		s.gone(r1)
 		s.transferState(call, "WaitToRetransfer")
-		s.held(s.leg(bob)) // music between attempts
+		s.held(s.leg(bob))   // music between attempts
 		c2 := s.ring("2600") // Carol again
 		s.gone(c2)
 		r2 := s.ring("1001") // Alice again
@@ -470,4 +470,3 @@ func TestScenario16AppRestart(t *testing.T) {
 		})
 	}
 }
-
