@@ -267,62 +267,68 @@ accounts:
 }
 
 func TestValidateNamesTheKey(t *testing.T) {
+	// Each row breaks one thing in a valid configuration: c is the
+	// configuration, x its account "x".
 	tests := []struct {
 		key    string // the key the error must start with
-		mutate func(c *Config)
+		mutate func(c *Config, x *AccountConfig)
 	}{
-		{"ari.url", func(c *Config) { c.ARI.URL = "" }},
-		{"ari.url", func(c *Config) { c.ARI.URL = "ftp://127.0.0.1/ari" }},
-		{"ari.url", func(c *Config) { c.ARI.URL = "127.0.0.1:8088" }},
-		{"ari.url", func(c *Config) { c.ARI.URL = "http:///ari" }},
-		{"ari.username", func(c *Config) { c.ARI.Username = "" }},
-		{"ari.app", func(c *Config) { c.ARI.App = "" }},
-		{"ari.app", func(c *Config) { c.ARI.App = "a,b" }},
-		{"ari.app", func(c *Config) { c.ARI.App = "a b" }},
-		{"http.listen", func(c *Config) { c.HTTP.Listen = "8090" }},
-		{"log.level", func(c *Config) { c.Log.Level = "verbose" }},
-		{"log.format", func(c *Config) { c.Log.Format = "text" }},
-		{"accounts", func(c *Config) { c.Accounts = nil }},
-		{"accounts.x.dial_template", func(c *Config) { acct(c).DialTemplate = "PJSIP/2600" }},
-		{"accounts.x.dial_template", func(c *Config) { acct(c).DialTemplate = "{number}" }},
-		{"accounts.x.dial_template", func(c *Config) { acct(c).DialTemplate = "" }},
-		{"accounts.x.dial_timeout", func(c *Config) { acct(c).DialTimeout = 0 }},
-		{"accounts.x.availability_device", func(c *Config) { acct(c).AvailabilityDevice = "PJSIP/alice" }},
-		{"accounts.x.metaflows.digit_timeout", func(c *Config) { acct(c).Metaflows.DigitTimeout = 0 }},
-		{"accounts.x.metaflows.listen_on", func(c *Config) { acct(c).Metaflows.ListenOn = "everyone" }},
-		{"accounts.x.metaflows.listen_on", func(c *Config) { acct(c).Metaflows.ListenOn = "" }},
-		{"accounts.x.metaflows", func(c *Config) { acct(c).Metaflows.BindingKey = "**" }},
-		{"accounts.x.metaflows", func(c *Config) {
-			acct(c).Metaflows.Numbers["5"] = featurecode.Action{Module: "park"}
+		{"ari.url", func(c *Config, x *AccountConfig) { c.ARI.URL = "" }},
+		{"ari.url", func(c *Config, x *AccountConfig) { c.ARI.URL = "ftp://127.0.0.1/ari" }},
+		{"ari.url", func(c *Config, x *AccountConfig) { c.ARI.URL = "127.0.0.1:8088" }},
+		{"ari.url", func(c *Config, x *AccountConfig) { c.ARI.URL = "http:///ari" }},
+		{"ari.username", func(c *Config, x *AccountConfig) { c.ARI.Username = "" }},
+		{"ari.app", func(c *Config, x *AccountConfig) { c.ARI.App = "" }},
+		{"ari.app", func(c *Config, x *AccountConfig) { c.ARI.App = "a,b" }},
+		{"ari.app", func(c *Config, x *AccountConfig) { c.ARI.App = "a b" }},
+		{"http.listen", func(c *Config, x *AccountConfig) { c.HTTP.Listen = "8090" }},
+		{"log.level", func(c *Config, x *AccountConfig) { c.Log.Level = "verbose" }},
+		{"log.format", func(c *Config, x *AccountConfig) { c.Log.Format = "text" }},
+		{"accounts", func(c *Config, x *AccountConfig) { c.Accounts = nil }},
+		{"accounts.x.dial_template", func(c *Config, x *AccountConfig) { x.DialTemplate = "PJSIP/2600" }},
+		{"accounts.x.dial_template", func(c *Config, x *AccountConfig) { x.DialTemplate = "{number}" }},
+		{"accounts.x.dial_template", func(c *Config, x *AccountConfig) { x.DialTemplate = "" }},
+		{"accounts.x.dial_timeout", func(c *Config, x *AccountConfig) { x.DialTimeout = 0 }},
+		{"accounts.x.availability_device", func(c *Config, x *AccountConfig) { x.AvailabilityDevice = "PJSIP/alice" }},
+		{"accounts.x.metaflows.digit_timeout", func(c *Config, x *AccountConfig) { x.Metaflows.DigitTimeout = 0 }},
+		{"accounts.x.metaflows.listen_on", func(c *Config, x *AccountConfig) { x.Metaflows.ListenOn = "everyone" }},
+		{"accounts.x.metaflows.listen_on", func(c *Config, x *AccountConfig) { x.Metaflows.ListenOn = "" }},
+		{"accounts.x.metaflows", func(c *Config, x *AccountConfig) { x.Metaflows.BindingKey = "**" }},
+		{"accounts.x.metaflows", func(c *Config, x *AccountConfig) {
+			x.Metaflows.Numbers["5"] = featurecode.Action{Module: "park"}
 		}},
-		{"accounts.x.metaflows", func(c *Config) {
-			acct(c).Metaflows.Patterns[`8(\d+`] = featurecode.Action{Module: "transfer"}
+		{"accounts.x.metaflows", func(c *Config, x *AccountConfig) {
+			x.Metaflows.Patterns[`8(\d+`] = featurecode.Action{Module: "transfer"}
 		}},
-		{"accounts.x.metaflows", func(c *Config) {
-			// 21 is also matched by 2(\d+): ambiguous.
-			acct(c).Metaflows.Numbers["21"] = featurecode.Action{Module: "swap"}
+		{"accounts.x.metaflows", func(c *Config, x *AccountConfig) {
+			// 21 is also matched by 2(\d+): the code would be ambiguous.
+			x.Metaflows.Numbers["21"] = featurecode.Action{Module: "swap"}
 		}},
-		{"accounts.x.metaflows", func(c *Config) {
-			acct(c).Metaflows.Patterns[`2(\d+)`] = featurecode.Action{Module: "transfer", Data: map[string]string{"takeback_dtmf": "#1"}}
+		{"accounts.x.metaflows", func(c *Config, x *AccountConfig) {
+			x.Metaflows.Patterns[`2(\d+)`] = featurecode.Action{Module: "transfer", Data: map[string]string{"takeback_dtmf": "#1"}}
 		}},
-		{"accounts.x.transfer.no_answer_timeout", func(c *Config) { acct(c).Transfer.NoAnswerTimeout = 0 }},
-		{"accounts.x.transfer.loop_delay", func(c *Config) { acct(c).Transfer.LoopDelay = -time.Second }},
-		{"accounts.x.transfer.callback_retries", func(c *Config) { acct(c).Transfer.CallbackRetries = -1 }},
-		{"accounts.x.transfer.moh", func(c *Config) { acct(c).Transfer.MOH = "" }},
-		{"accounts.x.transfer.ringback", func(c *Config) { acct(c).Transfer.Ringback = "" }},
-		{"accounts.x.transfer.on_transferee_left", func(c *Config) { acct(c).Transfer.OnTransfereeLeft = "drop" }},
-		{"accounts.x.transfer.on_transferee_left", func(c *Config) { acct(c).Transfer.OnTransfereeLeft = "" }},
-		{"accounts.x.transfer.fallback.kind", func(c *Config) { acct(c).Transfer.Fallback.Kind = "voicemail" }},
-		{"accounts.x.transfer.fallback.number", func(c *Config) {
-			acct(c).Transfer.Fallback = FallbackConfig{Kind: "dial"}
+		{"accounts.x.transfer.no_answer_timeout", func(c *Config, x *AccountConfig) { x.Transfer.NoAnswerTimeout = 0 }},
+		{"accounts.x.transfer.loop_delay", func(c *Config, x *AccountConfig) { x.Transfer.LoopDelay = -time.Second }},
+		{"accounts.x.transfer.callback_retries", func(c *Config, x *AccountConfig) { x.Transfer.CallbackRetries = -1 }},
+		{"accounts.x.transfer.moh", func(c *Config, x *AccountConfig) { x.Transfer.MOH = "" }},
+		{"accounts.x.transfer.ringback", func(c *Config, x *AccountConfig) { x.Transfer.Ringback = "" }},
+		{"accounts.x.transfer.on_transferee_left", func(c *Config, x *AccountConfig) { x.Transfer.OnTransfereeLeft = "drop" }},
+		{"accounts.x.transfer.on_transferee_left", func(c *Config, x *AccountConfig) { x.Transfer.OnTransfereeLeft = "" }},
+		{"accounts.x.transfer.fallback.kind", func(c *Config, x *AccountConfig) { x.Transfer.Fallback.Kind = "voicemail" }},
+		{"accounts.x.transfer.fallback.number", func(c *Config, x *AccountConfig) {
+			x.Transfer.Fallback = FallbackConfig{Kind: "dial"}
 		}},
-		{"accounts.x.transfer.fallback.number", func(c *Config) {
-			acct(c).Transfer.Fallback = FallbackConfig{Kind: "dial", Number: "0/1"}
+		{"accounts.x.transfer.fallback.number", func(c *Config, x *AccountConfig) {
+			x.Transfer.Fallback = FallbackConfig{Kind: "dial", Number: "0/1"}
 		}},
 	}
 	for _, tt := range tests {
 		c := validConfig()
-		tt.mutate(&c)
+		x := c.Accounts["x"]
+		tt.mutate(&c, &x)
+		if c.Accounts != nil {
+			c.Accounts["x"] = x
+		}
 		err := c.Validate()
 		if !namesKey(err, tt.key) {
 			t.Errorf("%s: Validate() = %v, want an error naming %s", tt.key, err, tt.key)
@@ -334,22 +340,194 @@ func TestValidateNamesTheKey(t *testing.T) {
 	}
 }
 
-// acct returns account x of c for changing in place.
-func acct(c *Config) *AccountConfig {
-	a := c.Accounts["x"]
-	c.Accounts["x"] = a // keep the map entry: a's maps are shared with it
-	return &accountRef{c: c}.ptr()
+func TestValidateAcceptsValidVariants(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(c *Config, x *AccountConfig)
+	}{
+		{"https ARI", func(c *Config, x *AccountConfig) { c.ARI.URL = "https://pbx.example.com/ari" }},
+		{"HTTP server disabled", func(c *Config, x *AccountConfig) { c.HTTP.Listen = "" }},
+		{"console logs", func(c *Config, x *AccountConfig) { c.Log.Format = "console" }},
+		{"Local dial template", func(c *Config, x *AccountConfig) { x.DialTemplate = "Local/{number}@transferd-demo/n" }},
+		{"availability device", func(c *Config, x *AccountConfig) { x.AvailabilityDevice = "PJSIP/{number}" }},
+		{"listen on the caller", func(c *Config, x *AccountConfig) { x.Metaflows.ListenOn = "caller" }},
+		{"no loop delay, no retries", func(c *Config, x *AccountConfig) {
+			x.Transfer.LoopDelay, x.Transfer.CallbackRetries = 0, 0
+		}},
+		{"cancel the target when the transferee leaves", func(c *Config, x *AccountConfig) { x.Transfer.OnTransfereeLeft = "cancel" }},
+		{"fallback to an operator", func(c *Config, x *AccountConfig) {
+			x.Transfer.Fallback = FallbackConfig{Kind: "dial", Number: "100"}
+		}},
+		{"binding key # with its takeback", func(c *Config, x *AccountConfig) {
+			x.Metaflows.BindingKey = "#"
+			x.Metaflows.Patterns[`2(\d+)`] = featurecode.Action{Module: "transfer", Data: map[string]string{"takeback_dtmf": "#1"}}
+		}},
+	}
+	for _, tt := range tests {
+		c := validConfig()
+		x := c.Accounts["x"]
+		tt.mutate(&c, &x)
+		c.Accounts["x"] = x
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: Validate() = %v, want nil", tt.name, err)
+		}
+	}
 }
 
-// accountRef lets the table above change the account stored in the map: a
-// map value is not addressable, so ptr copies it out and writes it back
-// after the mutation through a finalizer-free trick: the mutations above
-// only run through the pointer, then Validate reads the map again.
-type accountRef struct{ c *Config }
+func TestValidateReportsEveryProblem(t *testing.T) {
+	c := validConfig()
+	c.ARI.URL = "nope"
+	c.Log.Level = "loud"
+	x := c.Accounts["x"]
+	x.DialTemplate = "PJSIP/"
+	x.Transfer.OnTransfereeLeft = "drop"
+	c.Accounts["x"] = x
+	y := cloneAccount(c.Defaults)
+	y.Transfer.Fallback = FallbackConfig{Kind: "dial"}
+	c.Accounts["y"] = y
 
-func (r accountRef) ptr() *AccountConfig {
-	a := r.c.Accounts["x"]
-	p := &a
-	r.c.pending = p
-	return p
+	err := c.Validate()
+	want := []string{
+		"ari.url", "log.level", "accounts.x.dial_template",
+		"accounts.x.transfer.on_transferee_left", "accounts.y.transfer.fallback.number",
+	}
+	for _, key := range want {
+		if !namesKey(err, key) {
+			t.Errorf("Validate() = %v, want a problem naming %s", err, key)
+		}
+	}
+	if n := len(joined(err)); n != len(want) {
+		t.Errorf("Validate() reported %d problems, want %d: %v", n, len(want), err)
+	}
+}
+
+func TestApplyEnv(t *testing.T) {
+	env := map[string]string{
+		"TRANSFERD_ARI_URL":      "http://10.0.0.2:8088/ari",
+		"TRANSFERD_ARI_USERNAME": "ops",
+		"TRANSFERD_ARI_PASSWORD": "s3cret",
+		"TRANSFERD_ARI_APP":      "xfer",
+		"TRANSFERD_HTTP_LISTEN":  "0.0.0.0:9000",
+		"TRANSFERD_LOG_LEVEL":    "debug",
+		"TRANSFERD_LOG_FORMAT":   "console",
+	}
+	c := DefaultConfig()
+	c.ApplyEnv(func(k string) string { return env[k] })
+	got := []string{c.ARI.URL, c.ARI.Username, string(c.ARI.Password), c.ARI.App, c.HTTP.Listen, c.Log.Level, c.Log.Format}
+	want := []string{"http://10.0.0.2:8088/ari", "ops", "s3cret", "xfer", "0.0.0.0:9000", "debug", "console"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("after ApplyEnv: field %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+
+	// Unset (empty) variables change nothing.
+	c = DefaultConfig()
+	c.ARI.Password = ari.Secret("from-file")
+	c.ApplyEnv(func(string) string { return "" })
+	d := DefaultConfig()
+	if c.ARI.URL != d.ARI.URL || c.ARI.Username != d.ARI.Username || c.ARI.App != d.ARI.App ||
+		c.HTTP.Listen != d.HTTP.Listen || c.Log.Level != d.Log.Level || c.Log.Format != d.Log.Format {
+		t.Errorf("ApplyEnv with no variables changed the configuration: %+v", c)
+	}
+	if c.ARI.Password != "from-file" {
+		t.Errorf("ApplyEnv with no variables changed ari.password")
+	}
+}
+
+func TestDialString(t *testing.T) {
+	a := AccountConfig{DialTemplate: "Local/{number}@phones/n"}
+	good := map[string]string{
+		"2600":       "Local/2600@phones/n",
+		"+493012345": "Local/+493012345@phones/n",
+		"*97":        "Local/*97@phones/n",
+		"#1":         "Local/#1@phones/n",
+		"alice":      "Local/alice@phones/n",
+		"1-2_3.4":    "Local/1-2_3.4@phones/n",
+	}
+	for number, want := range good {
+		got, err := a.DialString(number)
+		if err != nil || got != want {
+			t.Errorf("DialString(%q) = %q, %v, want %q, nil", number, got, err, want)
+		}
+	}
+	bad := []string{
+		"", "26/00", "2600&PJSIP/evil", "2600,30", "2600@other", "2600(x)", "26)00",
+		"2600 ", "26;00", "26|00", "26$00", "26{number}", "26\n00", "26\x0000",
+		strings.Repeat("1", 65),
+	}
+	for _, number := range bad {
+		if got, err := a.DialString(number); err == nil {
+			t.Errorf("DialString(%q) = %q, nil, want an error", number, got)
+		}
+	}
+	// The longest accepted number.
+	if _, err := a.DialString(strings.Repeat("1", 64)); err != nil {
+		t.Errorf("DialString(64 digits) = %v, want nil", err)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "transferd.yaml")
+	if err := os.WriteFile(path, []byte("accounts:\n  x:\n    dial_template: SIP/{number}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(path)
+	if err != nil {
+		t.Fatalf("LoadConfig() error = %v", err)
+	}
+	if got := c.Accounts["x"].DialTemplate; got != "SIP/{number}" {
+		t.Errorf("accounts.x.dial_template = %q, want SIP/{number}", got)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
+	}
+
+	if _, err := LoadConfig(filepath.Join(dir, "missing.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("LoadConfig(missing) error = %v, want one wrapping os.ErrNotExist", err)
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("ari:\n  urll: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), "urll") {
+		t.Errorf("LoadConfig(unknown key) error = %v, want one naming urll", err)
+	}
+}
+
+// The sample configuration that `make run` uses must stay valid and keep the
+// demo account the README describes.
+func TestSampleConfig(t *testing.T) {
+	c, err := LoadConfig(filepath.Join("..", "asterisk-conf", "transferd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("asterisk-conf/transferd.yaml: %v", err)
+	}
+	demo, ok := c.Accounts["demo"]
+	if !ok {
+		t.Fatalf("asterisk-conf/transferd.yaml has no demo account: %v", c.Accounts)
+	}
+	if got, _ := demo.DialString("2600"); got != "Local/2600@transferd-demo/n" {
+		t.Errorf("demo dial string for 2600 = %q, want Local/2600@transferd-demo/n", got)
+	}
+	if _, ok := c.Accounts["default"]; !ok {
+		t.Errorf("asterisk-conf/transferd.yaml has no default account")
+	}
+	m, err := featurecode.New(demo.matcherConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// *22600# is what the demo's Alice presses.
+	col := m.NewCollector()
+	var r featurecode.Result
+	for _, d := range "*22600#" {
+		r = col.Feed(string(d))
+	}
+	if r.Kind != featurecode.Matched || r.Action.Module != "transfer" || len(r.Args) != 1 || r.Args[0] != "2600" {
+		t.Errorf("demo metaflow on *22600# = %+v, want transfer to 2600", r)
+	}
 }

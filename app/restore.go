@@ -232,18 +232,29 @@ func (a *App) restoreCalls(ctx context.Context) {
 		}
 	}
 	a.indexChanged()
+	// A channel in the application that no call owns entered while nobody
+	// listened, or lost its snapshot: nobody can carry it. A channel whose
+	// StasisStart is still on its way looks the same for a moment, so the
+	// verdict waits a grace period.
+	select {
+	case <-time.After(orphanGrace):
+	case <-ctx.Done():
+		return
+	}
 	for ch := range present {
 		if a.owner(ch) != nil {
 			continue
 		}
-		// In the application but in no call: it entered while nobody
-		// listened, or its call's snapshot was lost. Nobody can carry it.
 		a.log.Warn().Str(keyChannelID, string(ch)).Msg("reconcile: channel in the application without a call; hanging up")
 		if err := a.client.Channels.Hangup(ctx, ch, "normal"); err != nil && !errors.Is(err, ari.ErrNotFound) {
 			a.log.Warn().Err(err).Str(keyChannelID, string(ch)).Msg("reconcile: hangup")
 		}
 	}
 }
+
+// orphanGrace is how long reconcile waits before hanging up a channel no
+// call owns.
+const orphanGrace = 3 * time.Second
 
 // restoreCall rebuilds a call from its snapshot and starts its goroutine.
 func (a *App) restoreCall(ctx context.Context, s snapshot, present map[ari.ChannelID]bool) error {
