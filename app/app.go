@@ -16,6 +16,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -74,6 +75,9 @@ type Hooks struct {
 	// CallStarted and CallEnded bracket every call.
 	CallStarted func()
 	CallEnded   func()
+	// TransfereeHeld reports the time from the final digit of a transfer
+	// code (or the API request) to the transferee entering the hold bridge.
+	TransfereeHeld func(time.Duration)
 	// TransferEnded is called once per transfer with its outcome.
 	TransferEnded func(account, outcome string, seconds float64)
 }

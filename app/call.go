@@ -51,6 +51,11 @@ type Call struct {
 	holdBridges map[ari.BridgeID]bool
 	deadlines   map[string]timerSnap // running transfer timers, for snapshots
 	version     uint64
+	// codeAt is when the last transfer code completed (or an API command
+	// arrived); holdPending says the transferee has yet to reach the hold
+	// bridge (for the code-to-hold latency).
+	codeAt      time.Time
+	holdPending bool
 	persister   persister
 	ended       bool
 }
@@ -105,6 +110,7 @@ type (
 	}
 	// command is a request from the HTTP API, answered on reply.
 	command struct {
+		at      time.Time
 		action  string
 		channel ari.ChannelID // the party asking (the transferor)
 		target  string

@@ -84,8 +84,15 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) ([]transfer.Event,
 		}
 		return nil, err
 	case transfer.Move:
-		return nil, cl.Bridges.AddChannel(ctx, ari.BridgeID(e.Bridge), ari.AddChannelParams{
+		err := cl.Bridges.AddChannel(ctx, ari.BridgeID(e.Bridge), ari.AddChannelParams{
 			Channels: []ari.ChannelID{ari.ChannelID(e.Channel)}, AbsorbDTMF: true})
+		if err == nil && c.holdPending && c.xfer != nil && e.Bridge == c.xfer.HoldBridge && e.Channel == c.xfer.Transferee {
+			c.holdPending = false
+			if h := c.app.hooks.TransfereeHeld; h != nil && !c.codeAt.IsZero() {
+				h(time.Since(c.codeAt))
+			}
+		}
+		return nil, err
 	case transfer.StartMOH:
 		return nil, cl.Bridges.StartMOH(ctx, ari.BridgeID(e.Bridge), e.Class)
 	case transfer.StopMOH:

@@ -67,6 +67,7 @@ func (c *Call) onDigitResult(ctx context.Context, l *leg, r featurecode.Result) 
 		t := time.AfterFunc(c.acct.cfg.Metaflows.DigitTimeout, func() { c.post(digitExpiry{leg: id, gen: gen}) })
 		l.digitStop = t.Stop
 	case featurecode.Matched:
+		c.codeAt = time.Now()
 		c.log.Info().Str(keyChannelID, string(l.id)).Str("code", r.Code).Str("module", r.Action.Module).Msg("feature code")
 		if err := c.onCode(ctx, l, r); err != nil {
 			c.log.Warn().Err(err).Str(keyChannelID, string(l.id)).Str("code", r.Code).Msg("feature code refused")
@@ -179,6 +180,7 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 	})
 	c.xfer = &t
 	c.xferStarted = time.Now()
+	c.holdPending = true
 	c.xferLog = c.log.With().Str(keyTransferID, id).Logger()
 	c.xferLog.Info().Str("transferor", string(l.id)).Str("transferee", string(others[0].id)).Str("target", number).
 		Bool("blind", blind).Stringer("to", t.State).Msg("transfer started")

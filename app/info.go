@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/transferd/transferd/ari"
 	"github.com/transferd/transferd/transfer"
@@ -124,7 +125,7 @@ func replaceNumber(tmpl, number string) string { return strings.ReplaceAll(tmpl,
 // transfers.
 func (c *Call) Do(ctx context.Context, action string, channel string, target string, data map[string]string) (CallInfo, error) {
 	reply := make(chan commandResult, 1)
-	c.post(command{action: action, channel: ari.ChannelID(channel), target: target, data: data, reply: reply})
+	c.post(command{at: time.Now(), action: action, channel: ari.ChannelID(channel), target: target, data: data, reply: reply})
 	select {
 	case r := <-reply:
 		return r.info, r.err
@@ -139,6 +140,7 @@ func (c *Call) onCommand(ctx context.Context, m command) (CallInfo, error) {
 	if l == nil || l.gone {
 		return CallInfo{}, ErrUnknownCall
 	}
+	c.codeAt = m.at
 	var err error
 	switch m.action {
 	case "transfer", "blind_transfer":

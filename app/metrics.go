@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/transferd/transferd/ari"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -17,6 +19,7 @@ type Metrics struct {
 	transfers      *prometheus.CounterVec
 	transferLength prometheus.Histogram
 	ariLatency     *prometheus.HistogramVec
+	holdLatency    prometheus.Histogram
 }
 
 // NewMetrics registers transferd's series.
@@ -38,9 +41,33 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}},
 			[]string{"method", "path", "status"}),
 	}
-	m.reg.MustRegister(m.activeCalls, m.callsStarted, m.transfers, m.transferLength, m.ariLatency,
+	m.holdLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "transferd_code_to_hold_seconds", Help: "From the final digit of a transfer code (or the API request) to the transferee entering the holding bridge.",
+		Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25}})
+	m.reg.MustRegister(m.activeCalls, m.callsStarted, m.transfers, m.transferLength, m.ariLatency, m.holdLatency,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// WatchARI exports the ari client's event-stream counters.
+func (m *Metrics) WatchARI(stats func() ari.Stats) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "transferd_ari_events_received_total", Help: "Events read from the ARI event stream."},
+			func() float64 { return float64(stats().Received) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "transferd_ari_events_dropped_total", Help: "Events that could not be decoded and were not dispatched (malformed); none is dropped otherwise."},
+			func() float64 { return float64(stats().Malformed) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "transferd_ari_events_unknown_total", Help: "Events of a type the client does not know (dispatched raw)."},
+			func() float64 { return float64(stats().Unknown) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "transferd_ari_websocket_reconnects_total", Help: "Reconnects of the ARI event stream."},
+			func() float64 { return float64(stats().Reconnects) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "transferd_ari_connected", Help: "1 while the ARI event stream is up."},
+			func() float64 {
+				if stats().Connected {
+					return 1
+				}
+				return 0
+			}),
+	)
 }
 
 // Handler serves /metrics.
@@ -61,8 +88,9 @@ func statusLabel(s int) string {
 // Hooks returns the app hooks that feed these metrics.
 func (m *Metrics) Hooks() Hooks {
 	return Hooks{
-		CallStarted: func() { m.callsStarted.Inc(); m.activeCalls.Inc() },
-		CallEnded:   func() { m.activeCalls.Dec() },
+		CallStarted:    func() { m.callsStarted.Inc(); m.activeCalls.Inc() },
+		CallEnded:      func() { m.activeCalls.Dec() },
+		TransfereeHeld: func(d time.Duration) { m.holdLatency.Observe(d.Seconds()) },
 		TransferEnded: func(account, outcome string, seconds float64) {
 			m.transfers.WithLabelValues(account, outcome).Inc()
 			m.transferLength.Observe(seconds)

@@ -113,6 +113,7 @@ func run() int {
 		log.Error().Err(err).Msg("ari client")
 		return 2
 	}
+	metrics.WatchARI(client.Stats)
 	application, err := app.New(cfg, client, log, metrics.Hooks())
 	if err != nil {
 		log.Error().Err(err).Msg("app")
