@@ -15,6 +15,9 @@ import (
 	"github.com/transferd/transferd/transfer"
 )
 
+// messageTimeout bounds the ARI requests made for one inbox message.
+const messageTimeout = 20 * time.Second
+
 // Leg roles: how a channel came into the call.
 const (
 	roleCaller   = "caller"   // entered the app from the dialplan
@@ -173,7 +176,11 @@ func (c *Call) run(ctx context.Context, start callStart, restored func(context.C
 					}
 					continue
 				}
-				c.handle(ctx, m)
+				// Bound each message's ARI work: a request Asterisk never
+				// answers must not wedge the call forever.
+				mctx, cancel := context.WithTimeout(ctx, messageTimeout)
+				c.handle(mctx, m)
+				cancel()
 			}
 			c.publish()
 		}
