@@ -17,9 +17,9 @@ import (
 // status and records it. It proves ordering and the failure-to-event path
 // only; call behaviour is proved on a real Asterisk (integration/).
 type recorder struct {
-	mu    sync.Mutex
-	reqs  []string
-	fail  map[string]int // "METHOD path-prefix" → status to answer
+	mu   sync.Mutex
+	reqs []string
+	fail map[string]int // "METHOD path-prefix" → status to answer
 }
 
 func (r *recorder) RoundTrip(_ context.Context, req *ari.Request) (*ari.Response, error) {
