@@ -51,11 +51,8 @@ type App struct {
 	recentOrder []string
 	wg          sync.WaitGroup
 	draining    atomic.Bool
-	// The index of live calls in Asterisk (restore.go).
-	idxMu    sync.Mutex
-	idxDirty bool
-	idxBusy  bool
-	seq      atomic.Uint64
+	store       Store
+	seq         atomic.Uint64
 }
 
 // account is an account's configuration with its feature-code matcher.
@@ -96,6 +93,7 @@ func New(cfg Config, client *ari.Client, log zerolog.Logger, hooks Hooks) (*App,
 		bridges:  map[ari.BridgeID]*Call{},
 		recent:   map[string]CallInfo{},
 	}
+	a.store = NewGlobalStore(client, cfg.ARI.App, log)
 	for name, ac := range cfg.Accounts {
 		m, err := featurecode.New(ac.matcherConfig())
 		if err != nil {
@@ -105,6 +103,10 @@ func New(cfg Config, client *ari.Client, log zerolog.Logger, hooks Hooks) (*App,
 	}
 	return a, nil
 }
+
+// SetStore replaces where call snapshots are kept (by default Asterisk
+// global variables, GlobalStore). Call it before Run.
+func (a *App) SetStore(s Store) { a.store = s }
 
 // Run receives events until ctx ends, then waits for the call goroutines.
 // It runs the client's event stream itself.
@@ -218,7 +220,6 @@ func (a *App) release(c *Call) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if c.ended {
-		defer a.indexChanged()
 		a.recent[c.id] = c.Info()
 		a.recentOrder = append(a.recentOrder, c.id)
 		if len(a.recentOrder) > maxRecent {
@@ -284,7 +285,6 @@ func (a *App) startCall(ctx context.Context, e *ari.StasisStart) {
 	a.calls[c.id] = c
 	a.channels[ch.ID] = c
 	a.mu.Unlock()
-	a.indexChanged()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

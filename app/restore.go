@@ -5,25 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/transferd/transferd/ari"
 	"github.com/transferd/transferd/transfer"
 )
-
-// Snapshots live in Asterisk global variables, one per call
-// (TRANSFERD_<app>_CALL_<call id>), plus an index of the live calls
-// (TRANSFERD_<app>_CALLS). Asterisk outlives transferd, so a restarted
-// transferd with the same application name finds every call it owned.
-// Channel variables would be tidier but cannot be used: ARI runs a channel
-// variable write on the channel's control queue, which a ringback playback
-// blocks for as long as it plays. Every variable is deleted when its call
-// ends (Wazo's leaked globals slowed Asterisk down).
-func (a *App) callVar(id string) string { return "TRANSFERD_" + a.cfg.ARI.App + "_CALL_" + id }
-func (a *App) indexVar() string         { return "TRANSFERD_" + a.cfg.ARI.App + "_CALLS" }
 
 // snapshot is what a restarted transferd needs to carry a call on.
 type snapshot struct {
@@ -127,11 +114,11 @@ func (c *Call) flush() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		var err error
 		if remove {
-			err = c.app.client.Asterisk.DeleteGlobalVariable(ctx, c.app.callVar(c.id))
+			err = c.app.store.Delete(ctx, c.id)
 		} else {
 			var b []byte
 			if b, err = json.Marshal(s); err == nil {
-				err = c.app.client.Asterisk.SetGlobalVariable(ctx, c.app.callVar(c.id), string(b))
+				err = c.app.store.Save(ctx, c.id, b)
 			}
 		}
 		cancel()
@@ -139,49 +126,6 @@ func (c *Call) flush() {
 			c.log.Warn().Err(err).Bool("delete", remove).Msg("persist call snapshot")
 		}
 	}
-}
-
-// indexChanged rewrites the index of live calls in the background
-// (latest wins, like a call's persister).
-func (a *App) indexChanged() {
-	a.idxMu.Lock()
-	a.idxDirty = true
-	start := !a.idxBusy
-	a.idxBusy = true
-	a.idxMu.Unlock()
-	if !start {
-		return
-	}
-	go func() {
-		for {
-			a.idxMu.Lock()
-			if !a.idxDirty {
-				a.idxBusy = false
-				a.idxMu.Unlock()
-				return
-			}
-			a.idxDirty = false
-			a.idxMu.Unlock()
-			a.mu.Lock()
-			ids := make([]string, 0, len(a.calls))
-			for id := range a.calls {
-				ids = append(ids, id)
-			}
-			a.mu.Unlock()
-			sort.Strings(ids)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			var err error
-			if len(ids) == 0 {
-				err = a.client.Asterisk.DeleteGlobalVariable(ctx, a.indexVar())
-			} else {
-				err = a.client.Asterisk.SetGlobalVariable(ctx, a.indexVar(), strings.Join(ids, ","))
-			}
-			cancel()
-			if err != nil {
-				a.log.Warn().Err(err).Msg("persist call index")
-			}
-		}
-	}()
 }
 
 // restoreCalls finds the channels still in the application that no live
@@ -208,30 +152,29 @@ func (a *App) restoreCalls(ctx context.Context) {
 	for _, id := range appInfo.ChannelIDs {
 		present[ari.ChannelID(id)] = true
 	}
-	index, err := a.client.Asterisk.GetGlobalVariable(ctx, a.indexVar())
+	ids, err := a.store.List(ctx)
 	if err != nil {
-		a.log.Warn().Err(err).Msg("reconcile: read call index")
+		a.log.Warn().Err(err).Msg("reconcile: list call snapshots")
 	}
-	for _, id := range strings.Split(index, ",") {
-		if id == "" || a.Call(id) != nil {
+	for _, id := range ids {
+		if a.Call(id) != nil {
 			continue
 		}
-		raw, err := a.client.Asterisk.GetGlobalVariable(ctx, a.callVar(id))
-		if err != nil || raw == "" {
+		raw, err := a.store.Load(ctx, id)
+		if err != nil {
 			a.log.Warn().Err(err).Str(keyCallID, id).Msg("reconcile: call in the index without a snapshot")
 			continue
 		}
 		var s snapshot
-		if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		if err := json.Unmarshal(raw, &s); err != nil {
 			a.log.Warn().Err(err).Str(keyCallID, id).Msg("reconcile: unreadable snapshot")
 			continue
 		}
 		if err := a.restoreCall(ctx, s, present); err != nil {
 			a.log.Error().Err(err).Str(keyCallID, s.ID).Msg("reconcile: call not restored")
-			_ = a.client.Asterisk.DeleteGlobalVariable(ctx, a.callVar(id))
+			_ = a.store.Delete(ctx, id)
 		}
 	}
-	a.indexChanged()
 	// A channel in the application that no call owns entered while nobody
 	// listened, or lost its snapshot: nobody can carry it. A channel whose
 	// StasisStart is still on its way looks the same for a moment, so the
