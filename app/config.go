@@ -348,8 +348,21 @@ func (a AccountConfig) validate(prefix string) []error {
 	return errs
 }
 
+// ModuleNone disables a code inherited from the defaults: an account sets
+// e.g. numbers: {"9": {module: none}} (YAML cannot delete a map key).
+const ModuleNone = "none"
+
 func (a AccountConfig) matcherConfig() featurecode.Config {
-	return featurecode.Config{BindingKey: a.Metaflows.BindingKey, Numbers: a.Metaflows.Numbers, Patterns: a.Metaflows.Patterns}
+	keep := func(m map[string]featurecode.Action) map[string]featurecode.Action {
+		out := make(map[string]featurecode.Action, len(m))
+		for k, v := range m {
+			if v.Module != ModuleNone {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	return featurecode.Config{BindingKey: a.Metaflows.BindingKey, Numbers: keep(a.Metaflows.Numbers), Patterns: keep(a.Metaflows.Patterns)}
 }
 
 // validNumber is what may be put into a dial string: digits, letters and

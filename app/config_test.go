@@ -531,3 +531,22 @@ func TestSampleConfig(t *testing.T) {
 		t.Errorf("demo metaflow on *22600# = %+v, want transfer to 2600", r)
 	}
 }
+
+func TestModuleNoneDisablesADefaultCode(t *testing.T) {
+	cfg, err := ParseConfig([]byte("accounts:\n  a:\n    metaflows:\n      numbers:\n        \"9\": {module: none}\n"), DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	m, err := featurecode.New(cfg.Accounts["a"].matcherConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := m.NewCollector()
+	col.Feed("*")
+	if r := col.Feed("9"); r.Kind == featurecode.Matched {
+		t.Fatalf("*9 still matches %q after module: none", r.Action.Module)
+	}
+}

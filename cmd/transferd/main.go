@@ -22,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/app/httpapi"
 	"github.com/transferd/transferd/ari"
 )
 
@@ -90,6 +91,10 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "transferd: invalid configuration:\n%v\n", err)
 		return 2
 	}
+	if _, err := app.APITokens(cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "transferd: invalid configuration:\n%v\n", err)
+		return 2
+	}
 	if *printConfig {
 		out, _ := yaml.Marshal(redacted(cfg))
 		os.Stdout.Write(out)
@@ -114,9 +119,17 @@ func run() int {
 		return 2
 	}
 	metrics.WatchARI(client.Stats)
-	application, err := app.New(cfg, client, log, metrics.Hooks())
+	// The event hub hears every call change on the calls' goroutines and
+	// fans it out to the API's event streams without blocking them.
+	hub := httpapi.NewHub(httpapi.HubOptions{})
+	application, err := app.New(cfg, client, log, combineHooks(metrics.Hooks(), app.EventHooks(hub)))
 	if err != nil {
 		log.Error().Err(err).Msg("app")
+		return 2
+	}
+	handler, err := app.NewHTTPHandler(application, cfg, metrics, hub, log)
+	if err != nil {
+		log.Error().Err(err).Msg("http api")
 		return 2
 	}
 
@@ -144,7 +157,9 @@ func run() int {
 
 	var srv *http.Server
 	if cfg.HTTP.Listen != "" {
-		srv = &http.Server{Addr: cfg.HTTP.Listen, Handler: app.NewHTTPHandler(application, cfg, metrics, log), ReadHeaderTimeout: 5 * time.Second}
+		srv = &http.Server{Addr: cfg.HTTP.Listen, Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+		// Event streams never end by themselves: end them on shutdown.
+		srv.RegisterOnShutdown(hub.Close)
 		go func() {
 			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error().Err(err).Str("listen", cfg.HTTP.Listen).Msg("http server")
@@ -172,6 +187,8 @@ func newLogger(c app.LogConfig) zerolog.Logger {
 	if err != nil {
 		level = zerolog.InfoLevel
 	}
+	// Millisecond timestamps: transfer steps happen within milliseconds.
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 	var log zerolog.Logger
 	if c.Format == "console" {
 		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"})
@@ -198,4 +215,51 @@ func redacted(c app.Config) app.Config {
 	}
 	c.Accounts = accts
 	return c
+}
+
+// combineHooks calls each set of hooks in turn for every event. base is
+// kept whole (a hook field added later still reaches it); more may set the
+// four fields known here.
+func combineHooks(base app.Hooks, more ...app.Hooks) app.Hooks {
+	out := base
+	for _, h := range more {
+		h := h
+		if f := h.CallChanged; f != nil {
+			prev := out.CallChanged
+			out.CallChanged = func(ci app.CallInfo) {
+				if prev != nil {
+					prev(ci)
+				}
+				f(ci)
+			}
+		}
+		if f := h.CallStarted; f != nil {
+			prev := out.CallStarted
+			out.CallStarted = func() {
+				if prev != nil {
+					prev()
+				}
+				f()
+			}
+		}
+		if f := h.CallEnded; f != nil {
+			prev := out.CallEnded
+			out.CallEnded = func() {
+				if prev != nil {
+					prev()
+				}
+				f()
+			}
+		}
+		if f := h.TransferEnded; f != nil {
+			prev := out.TransferEnded
+			out.TransferEnded = func(account, outcome string, seconds float64) {
+				if prev != nil {
+					prev(account, outcome, seconds)
+				}
+				f(account, outcome, seconds)
+			}
+		}
+	}
+	return out
 }
