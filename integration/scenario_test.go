@@ -63,6 +63,7 @@ func newScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)) *scen
 	s.start(ctx)
 	t.Cleanup(func() {
 		checkNoLeaks(t, s.client, tag)
+		s.noPlaybacks()
 		s.stop()
 		cancel()
 	})
@@ -381,4 +382,25 @@ func (s *scenario) callGone() {
 		}
 		return nil
 	})
+}
+
+// noPlaybacks checks that no playback transferd started on the test's call
+// is left (ARI cannot list playbacks, so the ids transferd gives its
+// ringbacks are probed: <call>-x<k>-ringback-<n>).
+func (s *scenario) noPlaybacks() {
+	s.t.Helper()
+	if s.t.Failed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	call := s.callID("alice")
+	for k := 1; k <= 3; k++ {
+		for n := 1; n <= 16; n++ {
+			id := ari.PlaybackID(fmt.Sprintf("%s-x%d-ringback-%d", call, k, n))
+			if p, err := s.client.Playbacks.Get(ctx, id); err == nil {
+				s.t.Errorf("playback %s (%s on %s) left playing", id, p.MediaURI, p.TargetURI)
+			}
+		}
+	}
 }
