@@ -245,7 +245,22 @@ func (c *Call) dial(ctx context.Context, l *leg, bridge ari.BridgeID, caller ari
 		l.gone = true
 		return fmt.Errorf("create %s (%s): %w", l.id, ds, err)
 	}
+	// The leg's StasisStart normally triggers placeCall. Behind NATS it
+	// may be delivered to another instance (StasisStart goes to one
+	// instance of the queue group), so do not wait for it forever.
+	id := l.id
+	time.AfterFunc(placeWait, func() { c.post(placeNow{leg: id}) })
 	return nil
+}
+
+// placeWait is how long dial waits for a created leg's StasisStart before
+// trying to place the call anyway.
+const placeWait = 250 * time.Millisecond
+
+// placeNow asks to place a created leg's call without its StasisStart.
+type placeNow struct {
+	leg     ari.ChannelID
+	attempt int
 }
 
 // pendingDial is what dial still has to do once the leg is in Stasis.
@@ -254,27 +269,51 @@ type pendingDial struct {
 	caller     ari.ChannelID
 	timeout    time.Duration
 	dialString string
+	joined     bool // already added to bridge
+	started    bool // an attempt chain is running
+	retryAt    int  // the attempt the scheduled retry carries
 }
 
-// placeCall finishes dial when the leg's StasisStart arrives.
-func (c *Call) placeCall(ctx context.Context, l *leg) {
+// placeCall finishes dial when the leg's StasisStart arrives (or placeWait
+// passed). A leg not in Stasis yet is retried a few times.
+func (c *Call) placeCall(ctx context.Context, l *leg, attempt int) {
 	p := l.pending
-	l.pending = nil
+	// Exactly one chain of attempts: the first trigger (StasisStart or
+	// placeWait) starts it, and only the retry it scheduled continues it.
+	if (attempt == 0 && p.started) || (attempt > 0 && attempt != p.retryAt) {
+		return
+	}
+	p.started = true
+	retry := func(err error) bool {
+		if !ari.IsNotInStasis(err) || attempt >= 20 {
+			return false
+		}
+		p.retryAt = attempt + 1
+		id := l.id
+		time.AfterFunc(100*time.Millisecond, func() { c.post(placeNow{leg: id, attempt: attempt + 1}) })
+		return true
+	}
 	fail := func(err error) {
 		c.log.Warn().Err(err).Str(keyChannelID, string(l.id)).Msg("dial failed")
 		c.hangup(ctx, l.id, "normal")
 		// The hangup's events report the failure to whoever waits.
 	}
-	if p.bridge != "" {
+	if p.bridge != "" && !p.joined {
 		if err := c.app.client.Bridges.AddChannel(ctx, p.bridge, ari.AddChannelParams{Channels: []ari.ChannelID{l.id}, AbsorbDTMF: true}); err != nil {
-			fail(fmt.Errorf("add %s to %s: %w", l.id, p.bridge, err))
+			if !retry(err) {
+				fail(fmt.Errorf("add %s to %s: %w", l.id, p.bridge, err))
+			}
 			return
 		}
+		p.joined = true
 	}
 	if err := c.app.client.Channels.Dial(ctx, l.id, p.caller, int(p.timeout/time.Second)); err != nil {
-		fail(fmt.Errorf("dial %s (%s): %w", l.id, p.dialString, err))
+		if !retry(err) {
+			fail(fmt.Errorf("dial %s (%s): %w", l.id, p.dialString, err))
+		}
 		return
 	}
+	l.pending = nil
 	c.log.Debug().Str(keyChannelID, string(l.id)).Str("dialstring", p.dialString).Str("role", l.role).Msg("dialing")
 }
 
@@ -285,6 +324,10 @@ func (c *Call) handle(ctx context.Context, m any) {
 		c.ended = true
 	case resync:
 		c.resync(ctx)
+	case placeNow:
+		if l := c.legs[m.leg]; l != nil && l.pending != nil && !l.gone {
+			c.placeCall(ctx, l, m.attempt)
+		}
 	case ringExpiry:
 		if l := c.legs[m.leg]; l != nil && !l.gone && !l.answered && c.xfer == nil {
 			c.log.Info().Str(keyChannelID, string(l.id)).Msg("ringing leg did not answer in time")
@@ -310,7 +353,7 @@ func (c *Call) onEvent(ctx context.Context, ev ari.Event) {
 	switch e := ev.(type) {
 	case *ari.StasisStart:
 		if l := c.legs[e.Channel.ID]; l != nil && l.pending != nil && !l.gone {
-			c.placeCall(ctx, l)
+			c.placeCall(ctx, l, 0)
 		}
 	case *ari.Dial:
 		l := c.legs[e.Peer.ID]
