@@ -52,6 +52,7 @@ type App struct {
 	wg          sync.WaitGroup
 	draining    atomic.Bool
 	store       Store
+	own         Ownership // nil: one instance owns every call
 	seq         atomic.Uint64
 }
 
@@ -116,6 +117,9 @@ func (a *App) Run(ctx context.Context) error {
 	runErr := make(chan error, 1)
 	go func() { runErr <- a.client.Run(ctx) }()
 
+	if a.own != nil {
+		go a.ownershipLoop(ctx)
+	}
 	// Reconcile once connected: calls that were in the application before
 	// this process started (a restart) are found again.
 	go func() {
@@ -220,6 +224,15 @@ func (a *App) release(c *Call) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if c.ended {
+		if a.own != nil {
+			go func(id string) {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := a.own.Release(ctx, id); err != nil {
+					a.log.Warn().Err(err).Str(keyCallID, id).Msg("release call lease")
+				}
+			}(c.id)
+		}
 		a.recent[c.id] = c.Info()
 		a.recentOrder = append(a.recentOrder, c.id)
 		if len(a.recentOrder) > maxRecent {
@@ -269,6 +282,10 @@ func (a *App) startCall(ctx context.Context, e *ari.StasisStart) {
 	dest := e.Args[1]
 	if !validNumber(dest) {
 		reject("unallocated", fmt.Sprintf("destination %q is not a valid number", dest))
+		return
+	}
+	if !a.claimNew(ctx, ch.ID) {
+		log.Info().Msg("call belongs to another instance")
 		return
 	}
 	callback := ch.Caller.Number

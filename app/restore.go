@@ -160,6 +160,13 @@ func (a *App) restoreCalls(ctx context.Context) {
 		if a.Call(id) != nil {
 			continue
 		}
+		if a.own != nil {
+			// Shared store: only calls nobody holds are this instance's
+			// to restore.
+			if ok, err := a.own.Claim(ctx, id); err != nil || !ok {
+				continue
+			}
+		}
 		raw, err := a.store.Load(ctx, id)
 		if err != nil {
 			a.log.Warn().Err(err).Str(keyCallID, id).Msg("reconcile: call in the index without a snapshot")
@@ -178,7 +185,11 @@ func (a *App) restoreCalls(ctx context.Context) {
 	// A channel in the application that no call owns entered while nobody
 	// listened, or lost its snapshot: nobody can carry it. A channel whose
 	// StasisStart is still on its way looks the same for a moment, so the
-	// verdict waits a grace period.
+	// verdict waits a grace period. With several instances, such channels
+	// may be other instances' calls: leave them alone.
+	if a.own != nil {
+		return
+	}
 	select {
 	case <-time.After(orphanGrace):
 	case <-ctx.Done():

@@ -1,0 +1,135 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/transferd/transferd/ari"
+)
+
+// Ownership shares calls among transferd instances: a call belongs to the
+// instance holding its lease (package cluster implements this on NATS
+// JetStream). Without it (one instance), every call in the application is
+// this instance's.
+type Ownership interface {
+	// Claim takes a call; false when another instance holds it.
+	Claim(ctx context.Context, callID string) (bool, error)
+	// Renew keeps this instance's leases; lost are calls another instance
+	// took over (this one was presumed dead) and must be given up.
+	Renew(ctx context.Context, callIDs []string) (lost []string, err error)
+	// Release gives up an ended call.
+	Release(ctx context.Context, callID string) error
+	// Orphans lists calls with a snapshot and no live lease.
+	Orphans(ctx context.Context) ([]string, error)
+	LeaseTTL() time.Duration
+}
+
+// SetOwnership makes the app share calls with other instances (call
+// before Run). Store should then be shared too (the same cluster).
+func (a *App) SetOwnership(o Ownership) { a.own = o }
+
+// ownershipLoop renews this instance's leases and takes over calls whose
+// owner died.
+func (a *App) ownershipLoop(ctx context.Context) {
+	ttl := a.own.LeaseTTL()
+	renew := time.NewTicker(ttl / 3)
+	defer renew.Stop()
+	scan := time.NewTicker(ttl / 2)
+	defer scan.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-renew.C:
+			a.renewLeases(ctx)
+		case <-scan.C:
+			a.takeOrphans(ctx)
+		}
+	}
+}
+
+func (a *App) liveCallIDs() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ids := make([]string, 0, len(a.calls))
+	for id := range a.calls {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func (a *App) renewLeases(ctx context.Context) {
+	ids := a.liveCallIDs()
+	if len(ids) == 0 {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, a.own.LeaseTTL()/2)
+	defer cancel()
+	lost, err := a.own.Renew(rctx, ids)
+	if err != nil {
+		a.log.Warn().Err(err).Msg("renew call leases")
+	}
+	for _, id := range lost {
+		// Another instance carries the call now: stop without touching it.
+		a.log.Warn().Str(keyCallID, id).Msg("call taken over by another instance; giving it up")
+		if c := a.Call(id); c != nil {
+			c.post(stopCall{})
+		}
+	}
+}
+
+// takeOrphans claims calls whose owner stopped renewing, and carries them
+// on from their snapshots.
+func (a *App) takeOrphans(ctx context.Context) {
+	if a.draining.Load() {
+		return
+	}
+	ids, err := a.own.Orphans(ctx)
+	if err != nil {
+		a.log.Warn().Err(err).Msg("look for orphaned calls")
+		return
+	}
+	for _, id := range ids {
+		if a.Call(id) != nil {
+			continue
+		}
+		ok, err := a.own.Claim(ctx, id)
+		if err != nil || !ok {
+			continue
+		}
+		start := time.Now()
+		raw, err := a.store.Load(ctx, id)
+		if err != nil {
+			a.log.Warn().Err(err).Str(keyCallID, id).Msg("orphaned call without a readable snapshot")
+			_ = a.own.Release(ctx, id)
+			continue
+		}
+		var s snapshot
+		if err := json.Unmarshal(raw, &s); err != nil {
+			a.log.Warn().Err(err).Str(keyCallID, id).Msg("orphaned call with an unreadable snapshot")
+			_ = a.own.Release(ctx, id)
+			continue
+		}
+		if err := a.restoreCall(ctx, s, nil); err != nil {
+			a.log.Error().Err(err).Str(keyCallID, id).Msg("take over call")
+			_ = a.own.Release(ctx, id)
+			continue
+		}
+		a.log.Info().Str(keyCallID, id).Dur("took", time.Since(start)).Msg("took over a call whose owner stopped")
+	}
+}
+
+// claimNew takes a new call for this instance. Without ownership every
+// call is ours.
+func (a *App) claimNew(ctx context.Context, id ari.ChannelID) bool {
+	if a.own == nil {
+		return true
+	}
+	ok, err := a.own.Claim(ctx, string(id))
+	if err != nil {
+		a.log.Warn().Err(err).Str(keyCallID, string(id)).Msg("claim new call")
+		return false
+	}
+	return ok
+}
