@@ -41,3 +41,4 @@ fuzz:
 	$(GO) test -run=^$$ -fuzz=FuzzNext -fuzztime=30s ./transfer/
 	$(GO) test -run=^$$ -fuzz=FuzzCollector -fuzztime=30s ./app/featurecode/
 	$(GO) test -run=^$$ -fuzz=FuzzDecode -fuzztime=30s ./ari/
+	$(GO) test -run=^$$ -fuzz=FuzzDecode -fuzztime=30s ./app/httpapi/

@@ -219,7 +219,7 @@ func redacted(c app.Config) app.Config {
 
 // combineHooks calls each set of hooks in turn for every event. base is
 // kept whole (a hook field added later still reaches it); more may set the
-// four fields known here.
+// fields known here.
 func combineHooks(base app.Hooks, more ...app.Hooks) app.Hooks {
 	out := base
 	for _, h := range more {
@@ -249,6 +249,15 @@ func combineHooks(base app.Hooks, more ...app.Hooks) app.Hooks {
 					prev()
 				}
 				f()
+			}
+		}
+		if f := h.TransfereeHeld; f != nil {
+			prev := out.TransfereeHeld
+			out.TransfereeHeld = func(d time.Duration) {
+				if prev != nil {
+					prev(d)
+				}
+				f(d)
 			}
 		}
 		if f := h.TransferEnded; f != nil {

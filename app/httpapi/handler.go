@@ -1,0 +1,323 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Options configure the API handler.
+type Options struct {
+	Backend Backend
+	Tokens  *Tokens
+	// Hub feeds the event stream; nil: GET .../events answers 503.
+	Hub *Hub
+	Log zerolog.Logger
+	// Health is the body of GET /healthz; nil: {"status":"ok"}.
+	Health func() any
+	// Metrics serves GET /metrics; nil: no /metrics route.
+	Metrics http.Handler
+	// CommandTimeout bounds how long an action waits for the call to take
+	// it (default 10s); past it the answer is 504.
+	CommandTimeout time.Duration
+	// Heartbeat is the interval of the event stream's keep-alive comments
+	// (default 15s).
+	Heartbeat time.Duration
+}
+
+// route is one endpoint. The mux dispatches on the path; the method is
+// checked by the handler so that a wrong method gets the API's envelope.
+type route struct {
+	method, path string
+	h            http.HandlerFunc
+}
+
+// Handler is the API.
+type Handler struct {
+	opts   Options
+	routes []route
+	mux    *http.ServeMux
+}
+
+// New builds the API handler.
+func New(o Options) *Handler {
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = 10 * time.Second
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 15 * time.Second
+	}
+	h := &Handler{opts: o, mux: http.NewServeMux()}
+	h.routes = []route{
+		{"GET", "/healthz", h.health},
+		{"GET", "/v2/openapi", serveOpenAPI},
+		{"GET", "/v2/accounts/{account_id}/channels", h.authed(h.listCalls)},
+		{"GET", "/v2/accounts/{account_id}/channels/{call_id}", h.authed(h.getCall)},
+		{"POST", "/v2/accounts/{account_id}/channels/{call_id}", h.authed(h.action)},
+		{"GET", "/v2/accounts/{account_id}/events", h.authed(h.events)},
+	}
+	if o.Metrics != nil {
+		h.routes = append(h.routes, route{"GET", "/metrics", o.Metrics.ServeHTTP})
+	}
+	byPath := map[string]map[string]http.HandlerFunc{}
+	var order []string
+	for _, rt := range h.routes {
+		if byPath[rt.path] == nil {
+			byPath[rt.path] = map[string]http.HandlerFunc{}
+			order = append(order, rt.path)
+		}
+		byPath[rt.path][rt.method] = rt.h
+	}
+	for _, p := range order {
+		methods := byPath[p]
+		h.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			if f := methods[r.Method]; f != nil {
+				f(w, r)
+				return
+			}
+			allow := make([]string, 0, len(methods))
+			for m := range methods {
+				allow = append(allow, m)
+			}
+			sort.Strings(allow)
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Reason: ReasonMethodNotAllowed,
+				Message: "method " + r.Method + " not allowed on " + p + "; allowed: " + strings.Join(allow, ", ")})
+		})
+	}
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, &Error{Status: http.StatusNotFound, Reason: ReasonNotFound,
+			Message: "no such endpoint: " + quote(r.URL.Path) + "; see GET /v2/openapi"})
+	})
+	return h
+}
+
+// Routes lists the endpoints as "METHOD /path" (for the OpenAPI check).
+func (h *Handler) Routes() []string {
+	out := make([]string, len(h.routes))
+	for i, rt := range h.routes {
+		out[i] = rt.method + " " + rt.path
+	}
+	return out
+}
+
+// ServeHTTP gives the request an id and logs it (never its headers: they
+// carry the token).
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-ID")
+	if !validRequestID(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	w.Header().Set("X-Request-ID", id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	rec := &recorder{ResponseWriter: w}
+	h.mux.ServeHTTP(rec, r)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	ev := h.opts.Log.Info()
+	switch {
+	case rec.status >= 500:
+		ev = h.opts.Log.Error()
+	case r.URL.Path == "/healthz" || r.URL.Path == "/metrics":
+		ev = h.opts.Log.Debug()
+	}
+	ev.Str("request_id", id).Str("method", r.Method).Str("path", r.URL.Path).Str("route", r.Pattern).
+		Int("status", rec.status).Dur("took", time.Since(start)).Msg("http request")
+}
+
+type requestIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// recorder keeps the status for the log; Unwrap lets
+// http.ResponseController reach Flush for the event stream.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// authed checks the token for the URL's account before h.
+func (h *Handler) authed(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if e := h.opts.Tokens.authorize(r, r.PathValue("account_id")); e != nil {
+			writeError(w, r, e)
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
+	var body any = map[string]any{"status": "ok"}
+	if h.opts.Health != nil {
+		body = h.opts.Health()
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (h *Handler) listCalls(w http.ResponseWriter, r *http.Request) {
+	calls := h.opts.Backend.Calls(r.PathValue("account_id"))
+	if calls == nil {
+		calls = []CallInfo{}
+	}
+	writeSuccess(w, r, http.StatusOK, calls)
+}
+
+// find returns the account's call that id names, or nil: an unknown call
+// and another account's call are the same to the caller.
+func (h *Handler) find(account, id string) Call {
+	c, ok := h.opts.Backend.Call(id)
+	if !ok || c == nil || c.Account() != account {
+		return nil
+	}
+	return c
+}
+
+func (h *Handler) getCall(w http.ResponseWriter, r *http.Request) {
+	account, id := r.PathValue("account_id"), r.PathValue("call_id")
+	c := h.find(account, id)
+	if c == nil {
+		writeError(w, r, notFoundCall(account, id))
+		return
+	}
+	writeSuccess(w, r, http.StatusOK, c.Info())
+}
+
+// ActionResult is the data of a successful action: the call right after
+// it, the action, and the transfer it started or acted on.
+type ActionResult struct {
+	CallInfo
+	Action        string `json:"action"`
+	TransferID    string `json:"transfer_id,omitempty"`
+	TransferState string `json:"transfer_state,omitempty"`
+	// Outcome is set when the action ended the transfer (cancel,
+	// threeway, complete after the target answered, ...).
+	Outcome string `json:"outcome,omitempty"`
+}
+
+func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
+	account, id := r.PathValue("account_id"), r.PathValue("call_id")
+	if e := checkContentType(r.Header.Get("Content-Type")); e != nil {
+		writeError(w, r, e)
+		return
+	}
+	tooLarge := &Error{Status: http.StatusRequestEntityTooLarge, Reason: ReasonBodyTooLarge, Field: "body",
+		Message: "body: larger than the limit of 65536 bytes"}
+	if r.ContentLength > MaxBodyBytes {
+		writeError(w, r, tooLarge)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, r, tooLarge)
+			return
+		}
+		writeError(w, r, &Error{Status: http.StatusBadRequest, Reason: ReasonMalformedJSON, Field: "body", Message: "body: could not be read"})
+		return
+	}
+	req, e := Decode(body)
+	if e != nil {
+		writeError(w, r, e)
+		return
+	}
+	c := h.find(account, id)
+	if c == nil {
+		writeError(w, r, notFoundCall(account, id))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.CommandTimeout)
+	defer cancel()
+	info, err := c.Do(ctx, req.Action, id, req.Target, req.Data())
+	if err != nil {
+		e, internal := backendError(err, account, id)
+		if internal {
+			h.opts.Log.Error().Err(err).Str("request_id", requestID(r.Context())).Str("call_id", id).Str("action", req.Action).Msg("action failed")
+		}
+		if e.Status == http.StatusConflict && info.ID != "" {
+			e.Call = &info
+		}
+		writeError(w, r, e)
+		return
+	}
+	res := ActionResult{CallInfo: info, Action: req.Action}
+	t := info.Transfer
+	if t == nil {
+		t = info.LastTransfer
+	}
+	if t != nil {
+		res.TransferID, res.TransferState, res.Outcome = t.ID, t.State, t.Outcome
+	}
+	status := http.StatusOK
+	if isTransferAction(req.Action) {
+		// The target is being called: the transfer's result comes later,
+		// on the event stream or GET.
+		status = http.StatusAccepted
+	}
+	writeSuccess(w, r, status, res)
+}
+
+// checkContentType accepts application/json, with no charset or UTF-8.
+func checkContentType(ct string) *Error {
+	e := &Error{Status: http.StatusUnsupportedMediaType, Reason: ReasonUnsupportedMedia, Field: "Content-Type"}
+	if ct == "" {
+		e.Message = "Content-Type: missing; send Content-Type: application/json"
+		return e
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		e.Message = "Content-Type: " + quote(ct) + " is not supported; send application/json"
+		return e
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		e.Message = "Content-Type: charset " + quote(cs) + " is not supported; send UTF-8"
+		return e
+	}
+	return nil
+}
