@@ -25,6 +25,7 @@ type Config struct {
 	ARI  ARIConfig  `yaml:"ari"`
 	HTTP HTTPConfig `yaml:"http"`
 	Log  LogConfig  `yaml:"log"`
+	NATS NATSConfig `yaml:"nats"`
 	// Defaults apply to every account; an account's own keys override them.
 	Defaults AccountConfig `yaml:"defaults"`
 	// Accounts by name: the <account> argument of the Stasis() line.
@@ -43,6 +44,21 @@ type ARIConfig struct {
 type HTTPConfig struct {
 	Listen string `yaml:"listen"` // host:port, default 127.0.0.1:8090; "" disables it
 }
+
+// NATSConfig puts ARI on NATS (the ari-proxy protocol) and shares calls
+// among transferd instances. With no URL and no embedded server, transferd
+// talks straight to Asterisk over HTTP and owns every call itself.
+type NATSConfig struct {
+	URL      string        `yaml:"url"`       // e.g. nats://127.0.0.1:4222
+	Embedded bool          `yaml:"embedded"`  // start an embedded nats-server with JetStream (and use it)
+	Listen   string        `yaml:"listen"`    // embedded server address, default 127.0.0.1:4222
+	StoreDir string        `yaml:"store_dir"` // embedded JetStream storage, default a temporary directory
+	LeaseTTL time.Duration `yaml:"lease_ttl"` // call ownership lease, default 6s
+	Instance string        `yaml:"instance"`  // this instance's id in leases, default host-pid
+}
+
+// Enabled says whether ARI goes through NATS.
+func (n NATSConfig) Enabled() bool { return n.URL != "" || n.Embedded }
 
 // LogConfig sets logging.
 type LogConfig struct {
@@ -108,6 +124,7 @@ func DefaultConfig() Config {
 		ARI:  ARIConfig{URL: "http://127.0.0.1:8088/ari", Username: "transferd", App: "transferd"},
 		HTTP: HTTPConfig{Listen: "127.0.0.1:8090"},
 		Log:  LogConfig{Level: "info", Format: "json"},
+		NATS: NATSConfig{Listen: "127.0.0.1:4222", LeaseTTL: 6 * time.Second},
 		Defaults: AccountConfig{
 			DialTemplate: "PJSIP/{number}",
 			DialTimeout:  60 * time.Second,
@@ -151,10 +168,11 @@ func ParseConfig(b []byte, base Config) (Config, error) {
 		ARI      *ARIConfig           `yaml:"ari"`
 		HTTP     *HTTPConfig          `yaml:"http"`
 		Log      *LogConfig           `yaml:"log"`
+		NATS     *NATSConfig          `yaml:"nats"`
 		Defaults yaml.Node            `yaml:"defaults"`
 		Accounts map[string]yaml.Node `yaml:"accounts"`
 	}
-	top.ARI, top.HTTP, top.Log = &base.ARI, &base.HTTP, &base.Log
+	top.ARI, top.HTTP, top.Log, top.NATS = &base.ARI, &base.HTTP, &base.Log, &base.NATS
 	if err := strictDecode(b, &top); err != nil {
 		return base, fmt.Errorf("config: %w", err)
 	}
@@ -243,6 +261,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set(&c.HTTP.Listen, "TRANSFERD_HTTP_LISTEN")
 	set(&c.Log.Level, "TRANSFERD_LOG_LEVEL")
 	set(&c.Log.Format, "TRANSFERD_LOG_FORMAT")
+	set(&c.NATS.URL, "TRANSFERD_NATS_URL")
+	set(&c.NATS.Instance, "TRANSFERD_INSTANCE")
 }
 
 // Validate reports every problem at once, each naming its key.
@@ -274,6 +294,19 @@ func (c Config) Validate() error {
 	case "json", "console":
 	default:
 		bad("log.format", "must be json or console, got %q", c.Log.Format)
+	}
+	if c.NATS.URL != "" {
+		if u, err := url.Parse(c.NATS.URL); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			bad("nats.url", "must be a NATS URL such as nats://127.0.0.1:4222, got %q", c.NATS.URL)
+		}
+	}
+	if c.NATS.Embedded {
+		if _, _, err := net.SplitHostPort(c.NATS.Listen); err != nil {
+			bad("nats.listen", "must be host:port, got %q", c.NATS.Listen)
+		}
+	}
+	if c.NATS.LeaseTTL < time.Second {
+		bad("nats.lease_ttl", "must be at least 1s, got %s", c.NATS.LeaseTTL)
 	}
 	if len(c.Accounts) == 0 {
 		bad("accounts", "at least one account is needed: the <account> argument of Stasis()")
