@@ -305,7 +305,7 @@ func (a *App) startCall(ctx context.Context, e *ari.StasisStart) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		c.run(ctx, callStart{caller: ch, dest: dest, callback: callback}, nil)
+		c.run(ctx, callStart{node: e.GetAsteriskID(), caller: ch, dest: dest, callback: callback}, nil)
 	}()
 }
 

@@ -54,6 +54,7 @@ type Call struct {
 	holdBridges map[ari.BridgeID]bool
 	deadlines   map[string]timerSnap // running transfer timers, for snapshots
 	version     uint64
+	node        string // Asterisk entity id of the call's node
 	// codeAt is when the last transfer code completed (or an API command
 	// arrived); holdPending says the transferee has yet to reach the hold
 	// bridge (for the code-to-hold latency).
@@ -99,6 +100,7 @@ type leg struct {
 // Messages a call's inbox carries besides ARI events.
 type (
 	callStart struct {
+		node     string // the Asterisk the caller is on (entity id)
 		caller   ari.Channel
 		dest     string
 		callback string
@@ -148,6 +150,14 @@ func (c *Call) post(m any) { c.inbox.push(m) }
 // run is the call's goroutine. A restored call passes restored, which
 // replaces begin.
 func (c *Call) run(ctx context.Context, start callStart, restored func(context.Context)) {
+	if start.caller.ID != "" {
+		c.node = start.node
+	}
+	// Every request of the call carries its node (resources it creates stay
+	// on the caller's Asterisk: a transfer never mixes nodes) and its
+	// dialog (a NATS proxy then routes the call's events to its owner).
+	// Both are ignored by the direct HTTP transport.
+	ctx = ari.WithDialog(ari.WithNode(ctx, c.node), c.id)
 	defer c.app.release(c)
 	defer c.stopTimers()
 	if h := c.app.hooks.CallStarted; h != nil {

@@ -17,6 +17,7 @@ type snapshot struct {
 	Version   uint64                    `json:"v"`
 	ID        string                    `json:"id"`
 	Account   string                    `json:"account"`
+	Node      string                    `json:"node,omitempty"`
 	Phase     callPhase                 `json:"phase"`
 	Legs      []legSnapshot             `json:"legs"`
 	XferCount int                       `json:"xfers"`
@@ -53,7 +54,7 @@ type persister struct {
 
 func (c *Call) snapshot() snapshot {
 	c.version++
-	s := snapshot{Version: c.version, ID: c.id, Account: c.acct.name, Phase: c.phase, XferCount: c.xferCount,
+	s := snapshot{Version: c.version, ID: c.id, Account: c.acct.name, Node: c.node, Phase: c.phase, XferCount: c.xferCount,
 		Timers: map[string]timerSnap{}, HangAfter: map[ari.PlaybackID]string{}}
 	for _, id := range c.order {
 		l := c.legs[id]
@@ -218,6 +219,7 @@ func (a *App) restoreCall(ctx context.Context, s snapshot, present map[ari.Chann
 	}
 	c := newCall(a, acct, s.ID)
 	c.version = s.Version
+	c.node = s.Node
 	c.phase = s.Phase
 	c.xferCount = s.XferCount
 	for _, ls := range s.Legs {
