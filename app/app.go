@@ -53,6 +53,7 @@ type App struct {
 	draining    atomic.Bool
 	store       Store
 	own         Ownership // nil: one instance owns every call
+	dialogs     Dialogs   // nil: every event reaches this instance
 	seq         atomic.Uint64
 }
 
@@ -223,16 +224,10 @@ func (a *App) claimBridge(c *Call, id ari.BridgeID) {
 func (a *App) release(c *Call) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.dialogs != nil {
+		a.dialogs.Leave(c.id)
+	}
 	if c.ended {
-		if a.own != nil {
-			go func(id string) {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				if err := a.own.Release(ctx, id); err != nil {
-					a.log.Warn().Err(err).Str(keyCallID, id).Msg("release call lease")
-				}
-			}(c.id)
-		}
 		a.recent[c.id] = c.Info()
 		a.recentOrder = append(a.recentOrder, c.id)
 		if len(a.recentOrder) > maxRecent {

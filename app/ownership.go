@@ -25,6 +25,35 @@ type Ownership interface {
 	LeaseTTL() time.Duration
 }
 
+// Dialogs routes a call's events to the instance that owns it (the NATS
+// transport's per-call dialog subjects). A new call's dialog is joined by
+// the transport itself; a call taken over is joined here, with its
+// channels and bridges bound to it.
+type Dialogs interface {
+	Join(ctx context.Context, dialog string, channels []ari.ChannelID, bridges []ari.BridgeID) error
+	Leave(dialog string)
+}
+
+// SetDialogs sets how calls taken over get their events (call before Run).
+func (a *App) SetDialogs(d Dialogs) { a.dialogs = d }
+
+// follow makes this instance receive a restored call's events.
+func (a *App) follow(ctx context.Context, c *Call, s snapshot) {
+	if a.dialogs == nil {
+		return
+	}
+	var chans []ari.ChannelID
+	for _, l := range s.Legs {
+		if !l.Gone {
+			chans = append(chans, l.ID)
+		}
+	}
+	bridges := append([]ari.BridgeID{c.bridge}, s.Holds...)
+	if err := a.dialogs.Join(ctx, c.id, chans, bridges); err != nil {
+		a.log.Warn().Err(err).Str(keyCallID, c.id).Msg("follow the call's events")
+	}
+}
+
 // SetOwnership makes the app share calls with other instances (call
 // before Run). Store should then be shared too (the same cluster).
 func (a *App) SetOwnership(o Ownership) { a.own = o }

@@ -115,7 +115,12 @@ func (c *Call) flush() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		var err error
 		if remove {
+			// Snapshot first, lease second: a snapshot without a lease
+			// looks like an orphan to the other instances.
 			err = c.app.store.Delete(ctx, c.id)
+			if own := c.app.own; own != nil && err == nil {
+				err = own.Release(ctx, c.id)
+			}
 		} else {
 			var b []byte
 			if b, err = json.Marshal(s); err == nil {
@@ -249,7 +254,8 @@ func (a *App) restoreCall(ctx context.Context, s snapshot, present map[ari.Chann
 	}
 	a.calls[c.id] = c
 	a.mu.Unlock()
-	c.log.Info().Int("legs", len(s.Legs)).Bool("transfer", s.Xfer != nil).Msg("call restored after restart")
+	a.follow(ctx, c, s)
+	c.log.Info().Int("legs", len(s.Legs)).Bool("transfer", s.Xfer != nil).Msg("call restored")
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -39,6 +40,9 @@ type Cluster struct {
 	leases   jetstream.KeyValue
 	instance string
 	ttl      time.Duration
+
+	mu   sync.Mutex
+	revs map[string]uint64 // revision of each lease this instance wrote last
 }
 
 // New opens (creating when missing) the buckets.
@@ -69,7 +73,7 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: leases bucket: %w", err)
 	}
-	return &Cluster{calls: calls, leases: leases, instance: o.Instance, ttl: o.LeaseTTL}, nil
+	return &Cluster{calls: calls, leases: leases, instance: o.Instance, ttl: o.LeaseTTL, revs: map[string]uint64{}}, nil
 }
 
 // bucketName keeps the characters a bucket name may hold.
@@ -173,8 +177,9 @@ func keys(ctx context.Context, kv jetstream.KeyValue) ([]string, error) {
 // Claim takes a call for this instance: true when this instance now owns
 // it (or already did), false when another instance holds a live lease.
 func (c *Cluster) Claim(ctx context.Context, id string) (bool, error) {
-	_, err := c.leases.Create(ctx, key(id), []byte(c.instance))
+	rev, err := c.leases.Create(ctx, key(id), []byte(c.instance))
 	if err == nil {
+		c.setRev(id, rev)
 		return true, nil
 	}
 	if !errors.Is(err, jetstream.ErrKeyExists) {
@@ -184,43 +189,119 @@ func (c *Cluster) Claim(ctx context.Context, id string) (bool, error) {
 	if gerr != nil {
 		return false, nil
 	}
-	return string(e.Value()) == c.instance, nil
+	if string(e.Value()) != c.instance {
+		return false, nil
+	}
+	c.setRev(id, e.Revision())
+	return true, nil
 }
 
-// Renew refreshes this instance's leases on calls. A lease another
-// instance has taken (after this one was presumed dead) is reported in
-// lost, and must not be renewed.
+func (c *Cluster) setRev(id string, rev uint64) {
+	c.mu.Lock()
+	c.revs[id] = rev
+	c.mu.Unlock()
+}
+
+func (c *Cluster) rev(id string) (uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.revs[id]
+	return r, ok
+}
+
+func (c *Cluster) forgetRev(id string) {
+	c.mu.Lock()
+	delete(c.revs, id)
+	c.mu.Unlock()
+}
+
+// Renew refreshes this instance's leases on calls, all at once. Each
+// renewal is a compare-and-set on the revision this instance wrote last,
+// so one round trip per call both renews and detects a takeover: a lease
+// another instance has taken (after this one was presumed dead) is
+// reported in lost and must be given up.
 func (c *Cluster) Renew(ctx context.Context, ids []string) (lost []string, err error) {
-	var errs []error
+	type result struct {
+		id   string
+		lost bool
+		err  error
+	}
+	results := make(chan result, len(ids))
 	for _, id := range ids {
-		e, gerr := c.leases.Get(ctx, key(id))
-		switch {
-		case gerr == nil && string(e.Value()) != c.instance:
-			lost = append(lost, id)
-			continue
-		case gerr == nil:
-			if _, err := c.leases.Update(ctx, key(id), []byte(c.instance), e.Revision()); err != nil {
-				errs = append(errs, fmt.Errorf("renew %s: %w", id, err))
-			}
-		case errors.Is(gerr, jetstream.ErrKeyNotFound):
-			// Expired while we were slow (or NATS was away): take it back
-			// unless someone else did.
-			if _, err := c.leases.Create(ctx, key(id), []byte(c.instance)); err != nil {
-				if errors.Is(err, jetstream.ErrKeyExists) {
-					lost = append(lost, id)
-					continue
-				}
-				errs = append(errs, fmt.Errorf("renew %s: %w", id, err))
-			}
-		default:
-			errs = append(errs, fmt.Errorf("renew %s: %w", id, gerr))
+		go func(id string) {
+			l, err := c.renew(ctx, id)
+			results <- result{id, l, err}
+		}(id)
+	}
+	var errs []error
+	for range ids {
+		r := <-results
+		if r.lost {
+			lost = append(lost, r.id)
+		}
+		if r.err != nil {
+			errs = append(errs, fmt.Errorf("renew %s: %w", r.id, r.err))
 		}
 	}
 	return lost, errors.Join(errs...)
 }
 
+func (c *Cluster) renew(ctx context.Context, id string) (lost bool, err error) {
+	rev, ok := c.rev(id)
+	if ok {
+		nrev, err := c.leases.Update(ctx, key(id), []byte(c.instance), rev)
+		if err == nil {
+			c.setRev(id, nrev)
+			return false, nil
+		}
+		if !isWrongRevision(err) {
+			return false, err
+		}
+	}
+	// The lease moved on (or we never knew its revision): see who has it.
+	e, gerr := c.leases.Get(ctx, key(id))
+	switch {
+	case gerr == nil && string(e.Value()) != c.instance:
+		c.forgetRev(id)
+		return true, nil
+	case gerr == nil:
+		nrev, err := c.leases.Update(ctx, key(id), []byte(c.instance), e.Revision())
+		if err != nil {
+			return false, err
+		}
+		c.setRev(id, nrev)
+		return false, nil
+	case errors.Is(gerr, jetstream.ErrKeyNotFound):
+		// Expired while we were slow (or NATS was away): take it back
+		// unless someone else did.
+		nrev, err := c.leases.Create(ctx, key(id), []byte(c.instance))
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			c.forgetRev(id)
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		c.setRev(id, nrev)
+		return false, nil
+	default:
+		return false, gerr
+	}
+}
+
+// isWrongRevision: a compare-and-set lost to another writer (or to the
+// key's expiry).
+func isWrongRevision(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return true
+	}
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound)
+}
+
 // Release gives a call up (it ended).
 func (c *Cluster) Release(ctx context.Context, id string) error {
+	c.forgetRev(id)
 	err := c.leases.Purge(ctx, key(id))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil

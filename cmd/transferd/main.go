@@ -42,6 +42,9 @@ TRANSFERD_LOG_LEVEL, TRANSFERD_LOG_FORMAT), then these flags:
 `
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "proxy" {
+		os.Exit(runProxy(os.Args[2:]))
+	}
 	os.Exit(run())
 }
 
@@ -58,6 +61,9 @@ func run() int {
 	listen := fs.String("listen", "", "HTTP API listen address host:port (\"\" keeps the config's)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "", "json or console")
+	natsURL := fs.String("nats", "", "talk ARI through NATS at this URL (ari-proxy protocol) and share calls with other instances; env TRANSFERD_NATS_URL")
+	natsEmbedded := fs.Bool("nats-embedded", false, "start an embedded nats-server with JetStream on nats.listen and use it")
+	instance := fs.String("instance", "", "this instance's id in call leases (default host-pid); env TRANSFERD_INSTANCE")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration (secrets redacted) and exit")
 	check := fs.Bool("check-config", false, "validate the configuration and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -87,6 +93,11 @@ func run() int {
 	override(&cfg.HTTP.Listen, *listen)
 	override(&cfg.Log.Level, *logLevel)
 	override(&cfg.Log.Format, *logFormat)
+	override(&cfg.NATS.URL, *natsURL)
+	override(&cfg.NATS.Instance, *instance)
+	if *natsEmbedded {
+		cfg.NATS.Embedded = true
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(os.Stderr, "transferd: invalid configuration:\n%v\n", err)
 		return 2
@@ -106,10 +117,27 @@ func run() int {
 	}
 
 	log := newLogger(cfg.Log)
-	transport, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password})
-	if err != nil {
-		log.Error().Err(err).Msg("ari transport")
-		return 2
+	var transport ari.Transport
+	var ns *natsSetup
+	if cfg.NATS.Enabled() {
+		var err error
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ns, err = setupNATS(sctx, cfg, log)
+		cancel()
+		if err != nil {
+			log.Error().Err(err).Msg("nats")
+			return 1
+		}
+		defer ns.close()
+		transport = ns.transport
+		log.Info().Str("instance", instanceID(cfg)).Msg("ARI through NATS; calls shared with other instances")
+	} else {
+		t, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password})
+		if err != nil {
+			log.Error().Err(err).Msg("ari transport")
+			return 2
+		}
+		transport = t
 	}
 	metrics := app.NewMetrics()
 	client, err := ari.New(ari.Options{Transport: transport, Apps: []string{cfg.ARI.App},
@@ -126,6 +154,11 @@ func run() int {
 	if err != nil {
 		log.Error().Err(err).Msg("app")
 		return 2
+	}
+	if ns != nil {
+		application.SetStore(ns.cluster)
+		application.SetOwnership(ns.cluster)
+		application.SetDialogs(dialogs{ns.transport})
 	}
 	handler, err := app.NewHTTPHandler(application, cfg, metrics, hub, log)
 	if err != nil {

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/ari/natsproxy"
+	"github.com/transferd/transferd/ari/natstransport"
+	"github.com/transferd/transferd/cluster"
+	"github.com/transferd/transferd/natsbus"
+)
+
+// natsSetup is what NATS mode adds around the app: the connection (and the
+// embedded server, when asked for), the ARI transport over NATS and the
+// shared call state.
+type natsSetup struct {
+	server    *natsbus.Server
+	conn      *nats.Conn
+	transport *natstransport.Transport
+	cluster   *cluster.Cluster
+}
+
+// connectNATS starts the embedded server when configured and connects.
+func connectNATS(cfg app.NATSConfig, name string, log zerolog.Logger) (*natsbus.Server, *nats.Conn, error) {
+	url := cfg.URL
+	var srv *natsbus.Server
+	if cfg.Embedded {
+		host, port, err := net.SplitHostPort(cfg.Listen)
+		if err != nil {
+			return nil, nil, fmt.Errorf("nats.listen: %w", err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, nil, fmt.Errorf("nats.listen: port %q: %w", port, err)
+		}
+		srv, err = natsbus.StartEmbedded(natsbus.Options{Host: host, Port: p, Dir: cfg.StoreDir, Name: name, Logger: log})
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded nats-server: %w", err)
+		}
+		if url == "" {
+			url = srv.ClientURL()
+		}
+		log.Info().Str("url", srv.ClientURL()).Msg("embedded nats-server with JetStream started")
+	}
+	nc, err := natsbus.Connect(url, name, log)
+	if err != nil {
+		if srv != nil {
+			srv.Shutdown()
+		}
+		return nil, nil, fmt.Errorf("connect to NATS %s: %w", url, err)
+	}
+	return srv, nc, nil
+}
+
+// setupNATS prepares NATS mode for the app.
+func setupNATS(ctx context.Context, cfg app.Config, log zerolog.Logger) (*natsSetup, error) {
+	srv, nc, err := connectNATS(cfg.NATS, "transferd-"+instanceID(cfg), log)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := natstransport.New(nc, natstransport.Options{App: cfg.ARI.App, DialogsOnly: true,
+		Logger: log.With().Str("component", "natstransport").Logger()})
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	cl, err := cluster.New(ctx, nc, cluster.Options{Name: cfg.ARI.App, Instance: instanceID(cfg), LeaseTTL: cfg.NATS.LeaseTTL})
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return &natsSetup{server: srv, conn: nc, transport: tr, cluster: cl}, nil
+}
+
+func (n *natsSetup) close() {
+	_ = n.transport.Close()
+	n.conn.Close()
+	if n.server != nil {
+		n.server.Shutdown()
+	}
+}
+
+func instanceID(cfg app.Config) string {
+	if cfg.NATS.Instance != "" {
+		return cfg.NATS.Instance
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// dialogs adapts the NATS transport to app.Dialogs.
+type dialogs struct{ t *natstransport.Transport }
+
+func (d dialogs) Join(ctx context.Context, dialog string, channels []ari.ChannelID, bridges []ari.BridgeID) error {
+	if err := d.t.JoinDialog(dialog); err != nil {
+		return err
+	}
+	var errs []error
+	for _, ch := range channels {
+		errs = append(errs, d.t.BindDialog(ctx, dialog, "channel", string(ch)))
+	}
+	for _, b := range bridges {
+		errs = append(errs, d.t.BindDialog(ctx, dialog, "bridge", string(b)))
+	}
+	return errors.Join(errs...)
+}
+
+func (d dialogs) Leave(dialog string) { d.t.LeaveDialog(dialog) }
+
+const proxyUsage = `transferd proxy — serve one Asterisk's ARI on NATS (the ari-proxy v5 protocol)
+
+Usage:
+  transferd proxy --config FILE [--node NAME] [--nats URL]
+
+Run one per Asterisk (and Stasis application). It connects to ari.url of the
+configuration, publishes that Asterisk's events and answers ARI requests on
+NATS for any number of transferd instances started with nats.url set.
+
+`
+
+// runProxy is the `transferd proxy` subcommand.
+func runProxy(args []string) int {
+	fs := flag.NewFlagSet("transferd proxy", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), proxyUsage)
+		fs.PrintDefaults()
+	}
+	configPath := fs.String("config", os.Getenv("TRANSFERD_CONFIG"), "configuration file (YAML): ari, nats and log sections")
+	natsURL := fs.String("nats", "", "NATS URL (overrides nats.url)")
+	node := fs.String("node", "", "node name announced for this Asterisk (default: its entity id)")
+	ariURL := fs.String("ari-url", "", "ARI base URL (overrides ari.url)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg := app.DefaultConfig()
+	if *configPath != "" {
+		var err error
+		if cfg, err = app.LoadConfig(*configPath); err != nil {
+			fmt.Fprintln(os.Stderr, "transferd proxy:", err)
+			return 2
+		}
+	}
+	cfg.ApplyEnv(os.Getenv)
+	if *natsURL != "" {
+		cfg.NATS.URL = *natsURL
+	}
+	if *ariURL != "" {
+		cfg.ARI.URL = *ariURL
+	}
+	if !cfg.NATS.Enabled() {
+		fmt.Fprintln(os.Stderr, "transferd proxy: nats.url (or --nats, or nats.embedded) is required")
+		return 2
+	}
+	log := newLogger(cfg.Log).With().Str("component", "proxy").Str("node", *node).Logger()
+	srv, nc, err := connectNATS(cfg.NATS, "transferd-proxy-"+*node, log)
+	if err != nil {
+		log.Error().Err(err).Msg("nats")
+		return 1
+	}
+	defer func() {
+		nc.Close()
+		if srv != nil {
+			srv.Shutdown()
+		}
+	}()
+	tr, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password})
+	if err != nil {
+		log.Error().Err(err).Msg("ari")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log.Info().Str("ari_url", cfg.ARI.URL).Str("app", cfg.ARI.App).Msg("proxy starting")
+	err = natsproxy.Run(ctx, natsproxy.Options{NC: nc, App: cfg.ARI.App, Transport: tr, Node: *node, Logger: log})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Error().Err(err).Msg("proxy stopped")
+		return 1
+	}
+	return 0
+}

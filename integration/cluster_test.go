@@ -1,0 +1,562 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/ari/natsproxy"
+	"github.com/transferd/transferd/cluster"
+	"github.com/transferd/transferd/natsbus"
+)
+
+// The cluster test: two Asterisk processes, each behind a `natsproxy`, an
+// embedded NATS server with JetStream, and transferd instances running as
+// real processes (so one can be killed with SIGKILL).
+const (
+	clusterApp = "td-cl"
+	clusterTag = "cl"
+	leaseTTL   = 4 * time.Second
+)
+
+type clusterNode struct {
+	name   string
+	sb     *Sandbox
+	direct *ari.Client
+	phones *Phones
+}
+
+type instance struct {
+	id   string
+	cmd  *exec.Cmd
+	log  string
+	http string
+	done chan struct{}
+}
+
+type clusterRig struct {
+	t        *testing.T
+	ctx      context.Context
+	bin      string
+	cfgPath  string
+	storeDir string
+	natsPort int
+	ns       *natsbus.Server
+	nodes    []*clusterNode
+	observer *cluster.Cluster
+	mu       sync.Mutex
+	insts    map[string]*instance
+}
+
+func buildTransferd(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	repo, err := FindRepo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "transferd")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/transferd")
+	cmd.Dir = repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/transferd: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func newClusterRig(t *testing.T, ctx context.Context) *clusterRig {
+	t.Helper()
+	r := &clusterRig{t: t, ctx: ctx, insts: map[string]*instance{}, storeDir: t.TempDir()}
+	r.bin = buildTransferd(t, ctx)
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.natsPort = port
+	r.startNATS()
+	t.Cleanup(func() { r.ns.Shutdown() })
+	for _, name := range []string{"cl-node-a", "cl-node-b"} {
+		r.nodes = append(r.nodes, r.startNode(name))
+	}
+	nc, err := natsbus.Connect(r.ns.ClientURL(), "observer", zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	r.observer, err = cluster.New(ctx, nc, cluster.Options{Name: clusterApp, Instance: "observer", LeaseTTL: leaseTTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.cfgPath = r.writeConfig()
+	return r
+}
+
+func (r *clusterRig) startNATS() {
+	ns, err := natsbus.StartEmbedded(natsbus.Options{Host: "127.0.0.1", Port: r.natsPort, Dir: r.storeDir, Name: "cl-nats"})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.ns = ns
+}
+
+// startNode starts an Asterisk sandbox with a natsproxy in front of it and
+// a phones application on it.
+func (r *clusterRig) startNode(name string) *clusterNode {
+	t := r.t
+	sb, err := StartSandbox(r.ctx, SandboxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sb.Stop(context.Background()) })
+	tr, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: sb.URL(), Username: ARIUser, Password: ari.Secret(sb.Password)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err := ari.New(ari.Options{Transport: tr, Apps: []string{PhonesApp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph := NewPhones(r.ctx, direct)
+	t.Cleanup(ph.Close)
+	nc, err := natsbus.Connect(r.ns.ClientURL(), "proxy-"+name, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	pctx, cancel := context.WithCancel(r.ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = natsproxy.Run(pctx, natsproxy.Options{NC: nc, App: clusterApp, Transport: tr, Node: name})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	<-direct.Connected()
+	return &clusterNode{name: name, sb: sb, direct: direct, phones: ph}
+}
+
+func (r *clusterRig) writeConfig() string {
+	cfg := fmt.Sprintf(`ari:
+  app: %s
+log:
+  level: info
+nats:
+  url: nats://127.0.0.1:%d
+  lease_ttl: %s
+defaults:
+  dial_template: Local/{number}@transferd-test-phones/n
+  variables: {TD_TEST: %s}
+  metaflows:
+    digit_timeout: 500ms
+  transfer:
+    no_answer_timeout: 60s
+    loop_delay: 1s
+accounts:
+  acct: {}
+`, clusterApp, r.natsPort, leaseTTL, clusterTag)
+	p := filepath.Join(r.t.TempDir(), "transferd.yaml")
+	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	return p
+}
+
+// startInstance runs a transferd process and waits until it serves HTTP.
+func (r *clusterRig) startInstance(id string) *instance {
+	t := r.t
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(t.TempDir(), id+".log")
+	lf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &instance{id: id, log: logPath, http: fmt.Sprintf("127.0.0.1:%d", port), done: make(chan struct{})}
+	in.cmd = exec.Command(r.bin, "--config", r.cfgPath, "--instance", id, "--listen", in.http)
+	in.cmd.Stdout, in.cmd.Stderr = lf, lf
+	in.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := in.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = in.cmd.Wait(); lf.Close(); close(in.done) }()
+	t.Cleanup(func() {
+		r.kill(in)
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("log of %s (last lines):\n%s", id, lastLines(b, 40))
+		}
+	})
+	waitFor(t, r.ctx, func() error {
+		resp, err := http.Get("http://" + in.http + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+	r.mu.Lock()
+	r.insts[id] = in
+	r.mu.Unlock()
+	return in
+}
+
+func (r *clusterRig) kill(in *instance) {
+	if in.cmd.Process != nil {
+		_ = in.cmd.Process.Signal(syscall.SIGKILL)
+	}
+	<-in.done
+}
+
+// call is one Alice→Bob call of the rig, on a node.
+type clusterCall struct {
+	node       *clusterNode
+	name       string // alice's handset name (c01...)
+	alice, bob *Phone
+	carol      *Phone
+	bobNum     string
+	carolNum   string
+	id         ari.ChannelID // transferd's call id
+	bobLeg     ari.ChannelID
+	carolLegID ari.ChannelID
+}
+
+func (r *clusterRig) talking(ctx context.Context, node *clusterNode, i int) (*clusterCall, error) {
+	c := &clusterCall{node: node, name: fmt.Sprintf("c%02d", i), bobNum: fmt.Sprintf("2%03d", i), carolNum: fmt.Sprintf("3%03d", i)}
+	var err error
+	c.alice, err = node.phones.Call(ctx, CallParams{Tag: clusterTag, Name: c.name, App: clusterApp, Account: "acct", Dest: c.bobNum, Callback: "1001"})
+	if err != nil {
+		return nil, err
+	}
+	c.id = InID(c.alice.ID)
+	if c.bob, err = node.phones.WaitRing(ctx, clusterTag, c.bobNum); err != nil {
+		return nil, err
+	}
+	c.bobLeg = ari.ChannelID(strings.TrimSuffix(string(c.bob.ID), "-2"))
+	if err := c.bob.Answer(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := c.alice.WaitEvent(ctx, 0, "StasisStart", nil); err != nil {
+		return nil, fmt.Errorf("%s never answered: %w", c.name, err)
+	}
+	return c, together(ctx, node.direct, c.id, c.bobLeg)
+}
+
+// startTransfer has Alice press *2<carol># and waits for Carol to ring.
+func (r *clusterRig) startTransfer(ctx context.Context, c *clusterCall) error {
+	if err := c.alice.Press(ctx, "*2"+c.carolNum+"#"); err != nil {
+		return err
+	}
+	var err error
+	if c.carol, err = c.node.phones.WaitRing(ctx, clusterTag, c.carolNum); err != nil {
+		return err
+	}
+	c.carolLegID = ari.ChannelID(strings.TrimSuffix(string(c.carol.ID), "-2"))
+	return nil
+}
+
+// together waits until exactly these channels share a bridge on the node.
+func together(ctx context.Context, c *ari.Client, chs ...ari.ChannelID) error {
+	var last string
+	for {
+		bs, err := c.Bridges.List(ctx)
+		if err == nil {
+			for _, b := range bs {
+				if sameSet(b.Channels, chs) {
+					return nil
+				}
+			}
+			last = fmt.Sprintf("%v", bs)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%v never alone together in a bridge (bridges %s)", chs, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// state reads a call's transfer state from its snapshot in NATS.
+func (r *clusterRig) state(ctx context.Context, call ari.ChannelID) (string, error) {
+	raw, err := r.observer.Load(ctx, string(call))
+	if err != nil {
+		return "", err
+	}
+	var s struct {
+		Xfer *struct {
+			State string `json:"state"`
+		} `json:"xfer"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", err
+	}
+	if s.Xfer == nil {
+		return "", nil
+	}
+	return s.Xfer.State, nil
+}
+
+func (r *clusterRig) waitState(ctx context.Context, call ari.ChannelID, want string) error {
+	var got string
+	for {
+		got, _ = r.state(ctx, call)
+		if got == want {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: transfer state %q, want %q", call, got, want)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// finish has Alice hang up (if present) and waits for Bob and Carol to be
+// bridged; then Bob hangs up and everything goes.
+func finish(ctx context.Context, c *clusterCall, aliceHangsUp bool) error {
+	if aliceHangsUp {
+		if err := c.alice.Hangup(ctx, "normal"); err != nil {
+			return err
+		}
+	}
+	if err := together(ctx, c.node.direct, c.bobLeg, c.carolLegID); err != nil {
+		return err
+	}
+	return c.bob.Hangup(ctx, "normal")
+}
+
+func (r *clusterRig) owners(ctx context.Context, calls []*clusterCall) map[ari.ChannelID]string {
+	out := map[ari.ChannelID]string{}
+	for _, c := range calls {
+		o, _ := r.observer.Owner(ctx, string(c.id))
+		out[c.id] = o
+	}
+	return out
+}
+
+func (r *clusterRig) noLeaks(ctx context.Context) error {
+	for _, n := range r.nodes {
+		var left []string
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			left = left[:0]
+			chans, _ := n.direct.Channels.List(ctx)
+			for _, ch := range chans {
+				left = append(left, string(ch.ID))
+			}
+			bs, _ := n.direct.Bridges.List(ctx)
+			for _, b := range bs {
+				left = append(left, "bridge "+string(b.ID))
+			}
+			if len(left) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s: left behind %v", n.name, left)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	ids, err := r.observer.List(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ids) != 0 {
+		return fmt.Errorf("call snapshots left in NATS: %v", ids)
+	}
+	return nil
+}
+
+// TestClusterFailover: two Asterisk nodes behind natsproxies, three
+// transferd instances sharing calls over NATS. 20 calls with a transfer each
+// spread over the instances; an instance owning calls in four transfer
+// states is killed with SIGKILL and the others carry every transfer to its
+// end; the NATS server stops mid-call and comes back.
+func TestClusterFailover(t *testing.T) {
+	t.Parallel()
+	ctx := within(t, 8*time.Minute)
+	r := newClusterRig(t, ctx)
+	for _, id := range []string{"i1", "i2", "i3"} {
+		r.startInstance(id)
+	}
+
+	// 20 calls, 10 per node, each with a complete attended transfer.
+	var calls []*clusterCall
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := 1; i <= 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+			defer cancel()
+			c, err := r.talking(cctx, r.nodes[i%2], i)
+			if err == nil {
+				mu.Lock()
+				calls = append(calls, c)
+				mu.Unlock()
+				err = r.startTransfer(cctx, c)
+			}
+			if err == nil {
+				err = c.carol.Answer(cctx)
+			}
+			if err == nil {
+				err = r.waitState(cctx, c.id, "Consulting")
+			}
+			if err == nil {
+				err = finish(cctx, c, true)
+			}
+			if err != nil {
+				errs <- fmt.Errorf("call %d: %w", i, err)
+			}
+		}(i)
+	}
+	// The spread, read while the calls are up.
+	spread := map[string]int{}
+	time.Sleep(3 * time.Second)
+	mu.Lock()
+	snapshot := append([]*clusterCall(nil), calls...)
+	mu.Unlock()
+	for _, o := range r.owners(ctx, snapshot) {
+		spread[o]++
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	var parts []string
+	for o, n := range spread {
+		parts = append(parts, fmt.Sprintf("%s=%d", o, n))
+	}
+	sort.Strings(parts)
+	t.Logf("spread of %d live calls over the instances: %s", len(snapshot), strings.Join(parts, " "))
+	if len(spread) < 2 {
+		t.Errorf("calls not spread over the instances: %v", spread)
+	}
+	if err := r.noLeaks(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Failover: only i1 takes the next calls; they are left in four states.
+	for _, id := range []string{"i2", "i3"} {
+		r.kill(r.insts[id])
+	}
+	fc := make([]*clusterCall, 4)
+	for k := range fc {
+		c, err := r.talking(ctx, r.nodes[k%2], 31+k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.startTransfer(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		fc[k] = c
+	}
+	dialing, consulting, partial, swapped := fc[0], fc[1], fc[2], fc[3]
+	for _, c := range []*clusterCall{consulting, swapped} {
+		if err := c.carol.Answer(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.waitState(ctx, c.id, "Consulting"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := swapped.alice.Press(ctx, "*9"); err != nil {
+		t.Fatal(err)
+	}
+	if err := partial.alice.Hangup(ctx, "normal"); err != nil {
+		t.Fatal(err)
+	}
+	for c, st := range map[*clusterCall]string{dialing: "CallingTarget", consulting: "Consulting", partial: "Blond", swapped: "DoubleChecking"} {
+		if err := r.waitState(ctx, c.id, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, o := range r.owners(ctx, fc) {
+		if o != "i1" {
+			t.Fatalf("call %s owned by %q, want i1", id, o)
+		}
+	}
+	r.startInstance("i4")
+	r.startInstance("i5")
+	killed := time.Now()
+	r.kill(r.insts["i1"])
+	var took time.Duration
+	waitFor(t, ctx, func() error {
+		for id, o := range r.owners(ctx, fc) {
+			if o != "i4" && o != "i5" {
+				return fmt.Errorf("call %s still owned by %q", id, o)
+			}
+		}
+		took = time.Since(killed)
+		return nil
+	})
+	t.Logf("SIGKILL of i1 → its 4 calls taken over in %s (owners %v)", took.Round(time.Millisecond), r.owners(ctx, fc))
+	// Every transfer goes on to its end under the new owners.
+	if err := dialing.carol.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.waitState(ctx, dialing.id, "Consulting"); err != nil {
+		t.Fatal(err)
+	}
+	if err := partial.carol.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		c      *clusterCall
+		hangup bool
+	}{{dialing, true}, {consulting, true}, {partial, false}, {swapped, true}} {
+		if err := finish(ctx, step.c, step.hangup); err != nil {
+			t.Fatalf("after failover, %s: %v", step.c.id, err)
+		}
+	}
+	if err := r.noLeaks(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// NATS restart mid-call: a transfer whose target rings while NATS is
+	// away completes when it comes back.
+	c, err := r.talking(ctx, r.nodes[0], 41)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.startTransfer(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.waitState(ctx, c.id, "CallingTarget"); err != nil {
+		t.Fatal(err)
+	}
+	r.ns.Shutdown()
+	time.Sleep(3 * time.Second)
+	r.startNATS()
+	t.Log("NATS server stopped for 3s and restarted on the same port")
+	if err := c.carol.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.waitState(ctx, c.id, "Consulting"); err != nil {
+		t.Fatal(err)
+	}
+	if err := finish(ctx, c, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.noLeaks(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
