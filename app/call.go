@@ -207,7 +207,7 @@ func (c *Call) begin(ctx context.Context, s callStart) {
 		collector: c.acct.matcher.NewCollector()}
 	c.addLeg(caller)
 	c.phase = phaseDialing
-	c.log.Info().Str("destination", s.dest).Str("caller_number", caller.number).Msg("call started")
+	c.log.Info().Str("destination", s.dest).Str("caller_number", caller.number).Str("node", c.node).Msg("call started")
 	if _, err := c.app.client.Bridges.Create(ctx, ari.BridgeParams{ID: c.bridge, Type: "mixing,dtmf_events", Name: "transferd " + c.id}); err != nil {
 		c.log.Error().Err(err).Msg("create call bridge")
 		c.hangup(ctx, caller.id, "congestion")

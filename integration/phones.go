@@ -26,7 +26,8 @@ type Phones struct {
 
 	mu     sync.Mutex
 	phones map[ari.ChannelID]*Phone
-	rings  map[string]chan *Phone // by tag
+	rings  map[string][]*Phone // rung and not yet taken, by tag
+	rang   chan struct{}       // closed and replaced at each ring
 	stop   func()
 	done   chan struct{}
 }
@@ -46,7 +47,7 @@ type Phone struct {
 // NewPhones starts the phones application on client. Run is started here.
 func NewPhones(ctx context.Context, client *ari.Client) *Phones {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &Phones{Client: client, phones: map[ari.ChannelID]*Phone{}, rings: map[string]chan *Phone{}, stop: cancel, done: make(chan struct{})}
+	p := &Phones{Client: client, phones: map[ari.ChannelID]*Phone{}, rings: map[string][]*Phone{}, rang: make(chan struct{}), stop: cancel, done: make(chan struct{})}
 	sub := client.Subscribe(ari.Filter{App: PhonesApp})
 	go func() { _ = client.Run(ctx) }()
 	go func() {
@@ -76,7 +77,11 @@ func (p *Phones) route(ctx context.Context, ev ari.Event) {
 		ph.record(ev)
 		// A phone rings as soon as it is called, so the dialer sees RINGING.
 		go func() { _ = p.Client.Channels.Ring(ctx, s.Channel.ID) }()
-		p.ringQueue(ph.Tag) <- ph
+		p.mu.Lock()
+		p.rings[ph.Tag] = append(p.rings[ph.Tag], ph)
+		close(p.rang)
+		p.rang = make(chan struct{})
+		p.mu.Unlock()
 		return
 	}
 	if s, ok := ev.(*ari.StasisStart); ok && len(s.Args) >= 1 && s.Args[0] == "caller" {
@@ -103,17 +108,6 @@ func (p *Phones) phone(id ari.ChannelID, number, tag string) *Phone {
 	ph := &Phone{ID: id, Number: number, Tag: tag, p: p, notify: make(chan struct{})}
 	p.phones[id] = ph
 	return ph
-}
-
-func (p *Phones) ringQueue(tag string) chan *Phone {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	q, ok := p.rings[tag]
-	if !ok {
-		q = make(chan *Phone, 256)
-		p.rings[tag] = q
-	}
-	return q
 }
 
 // PhonesOf lists the phones a tag has seen.
@@ -168,22 +162,22 @@ func (p *Phones) Call(ctx context.Context, c CallParams) (*Phone, error) {
 // InID is the id of the half of a caller that enters transferd.
 func InID(handset ari.ChannelID) ari.ChannelID { return handset + "-in" }
 
-// WaitRing waits for transferd to call number for tag.
+// WaitRing waits for transferd to call number for tag, and takes that ring
+// (each ring is returned once). Many tests and goroutines may wait at once.
 func (p *Phones) WaitRing(ctx context.Context, tag, number string) (*Phone, error) {
-	q := p.ringQueue(tag)
-	var skipped []*Phone
-	defer func() {
-		for _, s := range skipped {
-			q <- s
-		}
-	}()
 	for {
-		select {
-		case ph := <-q:
+		p.mu.Lock()
+		for i, ph := range p.rings[tag] {
 			if ph.Number == number {
+				p.rings[tag] = append(p.rings[tag][:i:i], p.rings[tag][i+1:]...)
+				p.mu.Unlock()
 				return ph, nil
 			}
-			skipped = append(skipped, ph)
+		}
+		rang := p.rang
+		p.mu.Unlock()
+		select {
+		case <-rang:
 		case <-ctx.Done():
 			return nil, fmt.Errorf("phone %s (%s) never rang: %w", number, tag, ctx.Err())
 		}
