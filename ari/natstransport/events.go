@@ -139,6 +139,7 @@ func (t *Transport) waitConnected(ctx context.Context) error {
 // records the dialog. Joining twice is harmless; LeaveDialog when the call
 // is over, or the subscriptions pile up.
 func (t *Transport) JoinDialog(dialog string) error {
+	dialog = wire.DialogToken(dialog)
 	if err := wire.CheckToken("dialog", dialog); err != nil {
 		return fmt.Errorf("natstransport: JoinDialog: %w", err)
 	}
@@ -158,6 +159,7 @@ func (t *Transport) JoinDialog(dialog string) error {
 
 // LeaveDialog undoes JoinDialog.
 func (t *Transport) LeaveDialog(dialog string) {
+	dialog = wire.DialogToken(dialog)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.dialogs, dialog)
@@ -183,6 +185,7 @@ func (t *Transport) Dialogs() []string {
 // PlaybackSubscribe request of ari-proxy. An instance taking over a call
 // binds the call's resources to a dialog it has joined.
 func (t *Transport) BindDialog(ctx context.Context, dialog, kind, id string) error {
+	dialog = wire.DialogToken(dialog)
 	if err := wire.CheckToken("dialog", dialog); err != nil {
 		return fmt.Errorf("natstransport: BindDialog: %w", err)
 	}

@@ -247,7 +247,7 @@ func (t *Transport) RoundTrip(ctx context.Context, req *ari.Request) (*ari.Respo
 		return nil, fmt.Errorf("natstransport: %w", err)
 	}
 	op.Key.App = t.opts.App
-	op.Key.Dialog = ari.DialogFrom(ctx)
+	op.Key.Dialog = wire.DialogToken(ari.DialogFrom(ctx))
 	if d := op.Key.Dialog; d != "" {
 		if err := wire.CheckToken("dialog", d); err != nil {
 			return nil, fmt.Errorf("natstransport: %w", err)

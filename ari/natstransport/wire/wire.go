@@ -356,6 +356,26 @@ func EventSubject(prefix, app, node string) string {
 	return prefix + "event." + app + "." + node
 }
 
+// DialogToken makes any dialog name (a call id is a channel id, and
+// Asterisk's own ids hold dots) a valid subject token: '.', '*', '>', '='
+// and white space are written =HH. Names without them are unchanged. The
+// transport applies it once, to the names the application gives it.
+func DialogToken(d string) string {
+	if !strings.ContainsAny(d, ".*>= \t\r\n") {
+		return d
+	}
+	var b strings.Builder
+	for i := 0; i < len(d); i++ {
+		switch c := d[i]; c {
+		case '.', '*', '>', '=', ' ', '\t', '\r', '\n':
+			fmt.Fprintf(&b, "=%02X", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
 // DialogEventSubject returns <prefix>dialogevent.<dialog>.
 func DialogEventSubject(prefix, dialog string) string {
 	return prefix + "dialogevent." + dialog
