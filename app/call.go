@@ -15,6 +15,9 @@ import (
 	"github.com/transferd/transferd/transfer"
 )
 
+// resyncEvery is how often a call checks its legs against Asterisk.
+const resyncEvery = time.Minute
+
 // messageTimeout bounds the ARI requests made for one inbox message.
 const messageTimeout = 20 * time.Second
 
@@ -62,6 +65,7 @@ type Call struct {
 	holdPending bool
 	persister   persister
 	ended       bool
+	stopped     bool // given up without ending: see stopCall
 }
 
 type callPhase int
@@ -171,16 +175,23 @@ func (c *Call) run(ctx context.Context, start callStart, restored func(context.C
 	} else {
 		c.begin(ctx, start)
 	}
+	// A call checks its legs against Asterisk now and then, so one whose
+	// hangup events were lost (a failed request, a gap in the stream) still
+	// ends rather than living, and blocking a drain, for ever.
+	check := time.NewTicker(resyncEvery)
+	defer check.Stop()
 	c.publish()
-	for !c.ended {
+	for !c.ended && !c.stopped {
 		select {
 		case <-ctx.Done():
 			// The process is stopping: channels stay in Stasis, and the next
 			// start finds them again (reconcile).
 			return
+		case <-check.C:
+			c.post(resync{})
 		case <-c.inbox.signal:
 			for _, m := range c.inbox.take() {
-				if c.ended {
+				if c.ended || c.stopped {
 					if cmd, ok := m.(command); ok {
 						cmd.reply <- commandResult{err: ErrUnknownCall}
 					}
@@ -194,6 +205,10 @@ func (c *Call) run(ctx context.Context, start callStart, restored func(context.C
 			}
 			c.publish()
 		}
+	}
+	if c.stopped {
+		c.log.Info().Msg("call left in Stasis for another instance or the next start")
+		return
 	}
 	c.unpersist()
 	c.publish()
@@ -331,7 +346,9 @@ func (c *Call) placeCall(ctx context.Context, l *leg, attempt int) {
 func (c *Call) handle(ctx context.Context, m any) {
 	switch m := m.(type) {
 	case stopCall:
-		c.ended = true
+		// Stop without touching Asterisk or the snapshot: the process is
+		// stopping, or another instance carries the call on.
+		c.stopped = true
 	case resync:
 		c.resync(ctx)
 	case placeNow:

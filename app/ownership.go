@@ -162,3 +162,31 @@ func (a *App) claimNew(ctx context.Context, id ari.ChannelID) bool {
 	}
 	return ok
 }
+
+// Handoff gives every live call up to the other instances: the calls stop
+// here without touching Asterisk, their snapshots stay and their leases are
+// released, so another instance takes each over at once. It returns how
+// many calls were handed off.
+func (a *App) Handoff(ctx context.Context) int {
+	if a.own == nil {
+		return 0
+	}
+	ids := a.liveCallIDs()
+	for _, id := range ids {
+		if c := a.Call(id); c != nil {
+			c.post(stopCall{})
+		}
+	}
+	// Let the calls' goroutines stop before the leases go, so two instances
+	// never act on a call at once.
+	deadline := time.Now().Add(5 * time.Second)
+	for a.LiveCalls() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, id := range ids {
+		if err := a.own.Release(ctx, id); err != nil {
+			a.log.Warn().Err(err).Str(keyCallID, id).Msg("hand off call")
+		}
+	}
+	return len(ids)
+}

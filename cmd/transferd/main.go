@@ -180,8 +180,21 @@ func run() int {
 			log.Info().Int("live_calls", application.LiveCalls()).Msg("SIGTERM: draining, no new calls")
 			application.Drain()
 			go func() {
+				tick := time.NewTicker(200 * time.Millisecond)
+				defer tick.Stop()
+				deadline := time.After(drainHandoff)
 				for application.LiveCalls() > 0 {
-					time.Sleep(200 * time.Millisecond)
+					select {
+					case <-tick.C:
+					case <-deadline:
+						if ns != nil {
+							// Other instances take the rest over.
+							n := application.Handoff(context.Background())
+							log.Info().Int("calls", n).Msg("drain: calls handed to the other instances")
+							stop()
+							return
+						}
+					}
 				}
 				stop()
 			}()
@@ -214,6 +227,11 @@ func run() int {
 	log.Info().Msg("transferd stopped")
 	return 0
 }
+
+// drainHandoff is how long a draining instance behind NATS lets its calls
+// finish before handing the rest to the other instances. Alone, it waits
+// for every call to end (SIGINT stops at once).
+const drainHandoff = 30 * time.Second
 
 func newLogger(c app.LogConfig) zerolog.Logger {
 	level, err := zerolog.ParseLevel(c.Level)
