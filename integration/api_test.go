@@ -51,9 +51,20 @@ func newAPIScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)) *a
 	other.Tokens = []ari.Secret{otherToken}
 	cfg.Accounts[account] = a
 	cfg.Accounts[otherAccount] = other
-	s := &apiScenario{scenario: &scenario{t: t, ctx: ctx, tag: tag, cfg: cfg}, hub: httpapi.NewHub(httpapi.HubOptions{})}
-	s.startWithHooks(ctx, app.EventHooks(s.hub))
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+	hub := httpapi.NewHub(httpapi.HubOptions{})
+	s := &apiScenario{scenario: &scenario{t: t, ctx: ctx, tag: tag, cfg: cfg, hooks: app.EventHooks(hub),
+		logs: &guardedWriter{w: zerolog.NewTestWriter(t)}}, hub: hub}
+	// Cleanups run last-registered first, each even when an earlier one
+	// failed (see newScenario).
+	t.Cleanup(s.logs.close)
+	t.Cleanup(func() {
+		if s.stop != nil {
+			s.stop()
+		}
+		cancel()
+	})
+	s.start(ctx)
+	log := zerolog.New(s.logs).Level(zerolog.DebugLevel).With().Timestamp().Logger()
 	h, err := app.NewHTTPHandler(s.app, cfg, nil, s.hub, log)
 	if err != nil {
 		t.Fatal(err)
@@ -64,43 +75,8 @@ func newAPIScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)) *a
 		s.hub.Close() // ends the event streams
 		srv.Close()
 		checkNoLeaks(t, s.client, tag)
-		s.stop()
-		cancel()
 	})
 	return s
-}
-
-// startWithHooks is scenario.start with hooks.
-func (s *apiScenario) startWithHooks(ctx context.Context, hooks app.Hooks) {
-	t := s.t
-	tr, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: s.cfg.ARI.URL, Username: s.cfg.ARI.Username, Password: s.cfg.ARI.Password})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := ari.New(ari.Options{Transport: tr, Apps: []string{s.cfg.ARI.App}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel).With().Timestamp().Logger()
-	a, err := app.New(s.cfg, client, log, hooks)
-	if err != nil {
-		t.Fatal(err)
-	}
-	actx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := a.Run(actx); err != nil {
-			t.Logf("app.Run: %v", err)
-		}
-	}()
-	s.app, s.client = a, client
-	s.stop = func() { cancel(); <-done }
-	select {
-	case <-client.Connected():
-	case <-time.After(10 * time.Second):
-		t.Fatal("transferd never connected")
-	}
 }
 
 // apiReply is a decoded API answer.

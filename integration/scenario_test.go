@@ -3,9 +3,11 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +27,31 @@ type scenario struct {
 	app    *app.App
 	client *ari.Client
 	stop   func()
+	logs   *guardedWriter
+	hooks  app.Hooks
+}
+
+// guardedWriter passes log lines to the test until the test ends, then
+// drops them (testing panics on a log after the test).
+type guardedWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (g *guardedWriter) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+func (g *guardedWriter) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
 }
 
 const account = "acct"
@@ -59,13 +86,21 @@ func newScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)) *scen
 		tweak(&a)
 		cfg.Accounts[account] = a
 	}
-	s := &scenario{t: t, ctx: ctx, tag: tag, cfg: cfg}
+	s := &scenario{t: t, ctx: ctx, tag: tag, cfg: cfg, logs: &guardedWriter{w: zerolog.NewTestWriter(t)}}
+	// Cleanups run last-registered first, each even when an earlier one
+	// failed: the leak checks, then stopping transferd, then silencing its
+	// log (goroutines that outlive the test must not log to it).
+	t.Cleanup(s.logs.close)
+	t.Cleanup(func() {
+		if s.stop != nil {
+			s.stop()
+		}
+		cancel()
+	})
 	s.start(ctx)
 	t.Cleanup(func() {
 		checkNoLeaks(t, s.client, tag)
 		s.noPlaybacks()
-		s.stop()
-		cancel()
 	})
 	return s
 }
@@ -81,8 +116,8 @@ func (s *scenario) start(ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel).With().Timestamp().Logger()
-	a, err := app.New(s.cfg, client, log, app.Hooks{})
+	log := zerolog.New(s.logs).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+	a, err := app.New(s.cfg, client, log, s.hooks)
 	if err != nil {
 		t.Fatal(err)
 	}
