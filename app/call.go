@@ -588,7 +588,14 @@ func (c *Call) endIfEmpty(ctx context.Context) {
 }
 
 func (c *Call) destroyBridge(ctx context.Context, id ari.BridgeID) {
-	if err := c.app.client.Bridges.Destroy(ctx, id); err != nil && !errors.Is(err, ari.ErrNotFound) {
+	err := c.app.client.Bridges.Destroy(ctx, id)
+	if err != nil && !errors.Is(err, ari.ErrNotFound) {
+		// One retry with a fresh deadline: a bridge must not outlive its call.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = c.app.client.Bridges.Destroy(rctx, id)
+		cancel()
+	}
+	if err != nil && !errors.Is(err, ari.ErrNotFound) {
 		c.log.Warn().Err(err).Str(keyBridgeID, string(id)).Msg("destroy bridge")
 	}
 }

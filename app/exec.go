@@ -77,10 +77,14 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) ([]transfer.Event,
 		return nil, err
 	case transfer.DestroyBridge:
 		id := ari.BridgeID(e.ID)
-		delete(c.holdBridges, id)
 		err := cl.Bridges.Destroy(ctx, id)
 		if errors.Is(err, ari.ErrNotFound) {
 			err = nil
+		}
+		if err == nil {
+			// Forgotten only once gone: a failed destroy (Asterisk slow
+			// under load) is retried when the call ends.
+			delete(c.holdBridges, id)
 		}
 		return nil, err
 	case transfer.Move:
