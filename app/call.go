@@ -94,7 +94,10 @@ type leg struct {
 	answered  bool
 	gone      bool
 	collector *featurecode.Collector
-	pending   *pendingDial // set between create and StasisStart
+	// ownCollector: the collector is a transfer's own (with its takeback
+	// code), put back to the account's when the transfer ends.
+	ownCollector bool
+	pending      *pendingDial // set between create and StasisStart
 	// progressed: a Dial event reported progress (ringing, busy, ...).
 	progressed bool
 	digitGen   int

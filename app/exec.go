@@ -204,6 +204,11 @@ func (c *Call) finish(ctx context.Context, f transfer.Finish) {
 	done := *c.xfer
 	c.lastXfer = &done
 	c.xfer = nil
+	for _, l := range c.legs {
+		if l.ownCollector {
+			l.collector, l.ownCollector = c.acct.matcher.NewCollector(), false
+		}
+	}
 	for name := range c.timers {
 		c.stopTimer(name)
 	}

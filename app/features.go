@@ -22,6 +22,7 @@ var (
 	ErrTargetOnCall       = errors.New("target is already a party of this call")
 	ErrInvalidTarget      = errors.New("invalid target")
 	ErrNotTransferor      = errors.New("only the transferor controls this transfer")
+	ErrInvalidTakeback    = errors.New("invalid takeback code")
 )
 
 // onDigit feeds a DTMF digit from a leg to its feature-code collector.
@@ -172,6 +173,14 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 	if err != nil {
 		return "", err
 	}
+	// Kazoo's per-transfer takeback_dtmf: a code the account does not
+	// already take as a cancel is listened for during this transfer only.
+	var takeback *featurecode.Matcher
+	if tb := data[featurecode.TakebackData]; tb != "" {
+		if takeback, err = c.takebackMatcher(tb); err != nil {
+			return "", fmt.Errorf("%w: takeback_dtmf %q: %v", ErrInvalidTakeback, tb, err)
+		}
+	}
 	c.xferCount++
 	id := fmt.Sprintf("%s-x%d", c.id, c.xferCount)
 	t, effects := transfer.Start(transfer.StartParams{
@@ -179,6 +188,10 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 		Number: number, Opts: opts,
 	})
 	c.xfer = &t
+	if takeback != nil {
+		l.collector = takeback.NewCollector()
+		l.ownCollector = true
+	}
 	c.xferStarted = time.Now()
 	c.holdPending = true
 	c.xferLog = c.log.With().Str(keyTransferID, id).Logger()
@@ -245,4 +258,40 @@ func (c *Call) playFail(ctx context.Context, id ari.ChannelID) {
 	if _, err := c.app.client.Channels.Play(ctx, id, ari.PlayParams{Media: []string{media}}); err != nil {
 		c.log.Debug().Err(err).Msg("play fail sound")
 	}
+}
+
+// takebackMatcher returns the matcher that also takes code as a cancel, or
+// nil when the account's matcher already does.
+func (c *Call) takebackMatcher(code string) (*featurecode.Matcher, error) {
+	mc := c.acct.cfg.matcherConfig()
+	key := mc.BindingKey
+	if key == "" {
+		key = featurecode.DefaultBindingKey
+	}
+	if len(code) < 2 || code[:len(key)] != key {
+		return nil, fmt.Errorf("must be the binding key %q followed by digits", key)
+	}
+	col := c.acct.matcher.NewCollector()
+	var r featurecode.Result
+	for i := 0; i < len(code); i++ {
+		if r = col.Feed(code[i : i+1]); r.Kind != featurecode.Pending {
+			break
+		}
+	}
+	if r.Kind == featurecode.Pending {
+		r = col.Timeout()
+	}
+	if r.Kind == featurecode.Matched && r.Action.Module == featurecode.ModuleCancel && r.Code == code[len(key):] {
+		return nil, nil
+	}
+	numbers := make(map[string]featurecode.Action, len(mc.Numbers)+1)
+	for k, v := range mc.Numbers {
+		numbers[k] = v
+	}
+	if act, taken := numbers[code[len(key):]]; taken {
+		return nil, fmt.Errorf("%s is already the account's %s code", code, act.Module)
+	}
+	numbers[code[len(key):]] = featurecode.Action{Module: featurecode.ModuleCancel}
+	mc.Numbers = numbers
+	return featurecode.New(mc)
 }

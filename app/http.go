@@ -135,28 +135,18 @@ func apiError(err error) error {
 	return err
 }
 
-// checkTakeback refuses a request's takeback_dtmf that the account's
-// feature codes would not take as a cancel: the matcher is the account's
-// and fixed, so a code it does not know would silently never work.
+// checkTakeback refuses a request's takeback_dtmf that cannot work: not
+// the binding key followed by DTMF digits, or clashing with the account's
+// other codes. A valid code that is not already a cancel code of the
+// account is registered for that transfer only (Kazoo's per-request
+// takeback_dtmf).
 func (c *Call) checkTakeback(code string) error {
-	m := c.acct.matcher
-	col := m.NewCollector()
-	var r featurecode.Result
-	for i := 0; i < len(code); i++ {
-		r = col.Feed(code[i : i+1])
-		if r.Kind != featurecode.Pending {
-			break
-		}
+	if _, err := c.takebackMatcher(code); err != nil {
+		return &httpapi.Error{Status: http.StatusBadRequest, Reason: httpapi.ReasonInvalidField, Field: "data.takeback_dtmf",
+			Message: fmt.Sprintf("data.takeback_dtmf: %q cannot be a takeback code for account %q (its cancel codes: %s): %v",
+				code, c.acct.name, cancelCodes(c.acct.cfg), err)}
 	}
-	if r.Kind == featurecode.Pending {
-		r = col.Timeout()
-	}
-	if r.Kind == featurecode.Matched && r.Action.Module == featurecode.ModuleCancel && r.Code == code[1:] {
-		return nil
-	}
-	return &httpapi.Error{Status: http.StatusBadRequest, Reason: httpapi.ReasonInvalidField, Field: "data.takeback_dtmf",
-		Message: fmt.Sprintf("data.takeback_dtmf: %q is not a cancel code of account %q (its cancel codes: %s); configure it in the account's metaflows",
-			code, c.acct.name, cancelCodes(c.acct.cfg))}
+	return nil
 }
 
 // cancelCodes lists the account's cancel codes, e.g. "*0, *1".

@@ -298,24 +298,28 @@ func TestAPIPartialTransfer(t *testing.T) {
 func TestAPICancel(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name   string
-		answer bool
-		cancel func(s *apiScenario, alice *Phone)
+		name     string
+		answer   bool
+		cancel   func(s *apiScenario, alice *Phone)
+		takeback string
 	}{
-		{"takeback-code", false, func(s *apiScenario, alice *Phone) { s.press(alice, "*1") }},
-		{"takeback-code-consulting", true, func(s *apiScenario, alice *Phone) { s.press(alice, "*1") }},
+		{"takeback-code", false, func(s *apiScenario, alice *Phone) { s.press(alice, "*1") }, ""},
+		// Kazoo's per-request takeback_dtmf: a code the account does not
+		// have works for this transfer.
+		{"takeback-per-request", false, func(s *apiScenario, alice *Phone) { s.press(alice, "*5") }, "*5"},
+		{"takeback-code-consulting", true, func(s *apiScenario, alice *Phone) { s.press(alice, "*1") }, ""},
 		{"cancel-action-ringing", false, func(s *apiScenario, alice *Phone) {
 			r := s.act(s.callID("alice"), map[string]any{"action": "cancel"}, http.StatusOK)
 			if r.Result.Outcome != "cancelled" || r.Result.Transfer != nil {
 				s.t.Fatalf("cancel answer: %s", r.Body)
 			}
-		}},
+		}, ""},
 		{"cancel-action-consulting", true, func(s *apiScenario, alice *Phone) {
 			r := s.act(s.callID("alice"), map[string]any{"action": "cancel"}, http.StatusOK)
 			if r.Result.Outcome != "cancelled" {
 				s.t.Fatalf("cancel answer: %s", r.Body)
 			}
-		}},
+		}, ""},
 	}
 	for i, tc := range cases {
 		tc := tc
@@ -325,7 +329,11 @@ func TestAPICancel(t *testing.T) {
 			alice, bob := s.talking("alice", "1001", "2001")
 			call, bobLeg := s.callID("alice"), s.leg(bob)
 			s.listen(alice, bob)
-			carol := s.apiTransfer(bob, "2600", map[string]any{"takeback_dtmf": "*1"})
+			takeback := "*1"
+			if tc.takeback != "" {
+				takeback = tc.takeback
+			}
+			carol := s.apiTransfer(bob, "2600", map[string]any{"takeback_dtmf": takeback})
 			if tc.answer {
 				s.pickUp(carol)
 				s.transferState(call, "Consulting")
@@ -619,8 +627,8 @@ func TestAPIRefusals(t *testing.T) {
 	s.refused(call, map[string]any{"action": "transfer", "target": "2001"}, 409, httpapi.ReasonTargetOnCall, "already a party")
 	s.refused(call, map[string]any{"action": "transfer", "target": "26/00"}, 400, httpapi.ReasonInvalidField, "data.target")
 	s.refused(call, map[string]any{"action": "transfer"}, 400, httpapi.ReasonMissingField, "data.target: required")
-	s.refused(call, map[string]any{"action": "transfer", "target": "2600", "takeback_dtmf": "*5"}, 400, httpapi.ReasonInvalidField,
-		`data.takeback_dtmf: "*5" is not a cancel code of account "acct" (its cancel codes: *0, *1)`)
+	s.refused(call, map[string]any{"action": "transfer", "target": "2600", "takeback_dtmf": "*9"}, 400, httpapi.ReasonInvalidField,
+		`data.takeback_dtmf: "*9" cannot be a takeback code for account "acct" (its cancel codes: *0, *1): *9 is already the account's swap code`)
 	s.refused(call, map[string]any{"action": "park"}, 400, httpapi.ReasonUnknownAction, "data.action")
 	s.refused("a07-nobody-in", map[string]any{"action": "cancel"}, 404, httpapi.ReasonNotFound, `call "a07-nobody-in" not found`)
 	r := s.call("POST", channelPath(account, call), `{"data":{"action":"transfer","target":"2600"}}`, map[string]string{"X-Auth-Token": apiToken, "Content-Type": "text/plain"})
