@@ -24,6 +24,11 @@ const (
 	defaultPingInterval = 20 * time.Second
 )
 
+// DefaultMaxConns bounds the connections the default client opens to
+// Asterisk (its http.conf sessionlimit defaults to 100, shared by every
+// client and the event websockets).
+const DefaultMaxConns = 32
+
 // HTTPOptions configures NewHTTPTransport.
 type HTTPOptions struct {
 	// URL is the ARI base, for example "http://127.0.0.1:8088/ari". It must
@@ -32,8 +37,9 @@ type HTTPOptions struct {
 	Username string
 	Password Secret
 	// Client sends the REST requests and the websocket handshake. Nil means
-	// a private client with its own connection pool. Client.Timeout bounds
-	// each request; callers usually prefer a ctx deadline.
+	// a private client with its own pool of at most DefaultMaxConns
+	// kept-alive connections. Client.Timeout bounds each request; callers
+	// usually prefer a ctx deadline.
 	Client *http.Client
 	// PingInterval is how often the event websocket is pinged; a ping not
 	// answered within the interval drops the stream so Client.Run redials.
@@ -79,7 +85,15 @@ func NewHTTPTransport(opts HTTPOptions) (*HTTPTransport, error) {
 	if client == nil {
 		// Not http.DefaultClient: a private pool keeps our idle connections
 		// from being closed (or kept) by unrelated code.
-		client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// A bounded pool of kept-alive connections: Go's default (unbounded,
+		// 2 idle) makes a new connection, hence a new Asterisk HTTP thread,
+		// for most requests under load, and a burst then overruns Asterisk's
+		// http.conf sessionlimit (100), failing requests (measured by the
+		// benchmark, BENCHMARKS.md).
+		tr.MaxConnsPerHost = DefaultMaxConns
+		tr.MaxIdleConnsPerHost = DefaultMaxConns
+		client = &http.Client{Transport: tr}
 	}
 	ping := opts.PingInterval
 	if ping == 0 {
