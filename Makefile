@@ -37,6 +37,20 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+## bench: transferd against Asterisk's own attended transfer on a sandbox
+## Asterisk the benchmark starts itself (under 10 minutes on 2 cores):
+## side by side, load, ARI latency, heap per call. Prints one table and
+## appends it to BENCHMARKS.md. BENCH_FLAGS passes flags (bin/bench -h).
+## Not part of `make test`.
+bench: asterisk
+	$(GO) build -o bin/bench ./bench
+	./bin/bench -target bench $(BENCH_FLAGS)
+
+## bench-quick: the same, smaller (about a minute): a smoke run.
+bench-quick: asterisk
+	$(GO) build -o bin/bench ./bench
+	./bin/bench -quick -target bench-quick $(BENCH_FLAGS)
+
 fuzz:
 	$(GO) test -run=^$$ -fuzz=FuzzNext -fuzztime=30s ./transfer/
 	$(GO) test -run=^$$ -fuzz=FuzzCollector -fuzztime=30s ./app/featurecode/
