@@ -153,12 +153,16 @@ func (r *results) render(o options) string {
 	w("\nTargets: %d of %d PASS.\n", pass, len(targets))
 
 	if len(r.ariIdle) > 0 || (r.load != nil && len(r.load.ariLoad) > 0) {
-		w("\n| ARI request `GET /channels/{id}`, p50 / p99 | HTTP (direct) |\n|---|---:|\n")
+		w("\n| ARI request `GET /channels/{id}`, p50 / p99 | HTTP (direct) | NATS (natstransport → natsproxy → HTTP) |\n|---|---:|---:|\n")
 		if len(r.ariIdle) > 0 {
-			w("| idle, %d in a row | %s |\n", len(r.ariIdle), pair(p50(r.ariIdle), p99(r.ariIdle), time.Millisecond))
+			nats := "–"
+			if len(r.ariNATS) > 0 {
+				nats = pair(p50(r.ariNATS), p99(r.ariNATS), time.Millisecond)
+			}
+			w("| idle, %d in a row | %s | %s |\n", len(r.ariIdle), pair(p50(r.ariIdle), p99(r.ariIdle), time.Millisecond), nats)
 		}
 		if r.load != nil && len(r.load.ariLoad) > 0 {
-			w("| during the load run, one every 50 ms (%d) | %s |\n", len(r.load.ariLoad), pair(p50(r.load.ariLoad), p99(r.load.ariLoad), time.Millisecond))
+			w("| during the load run, one every 50 ms (%d) | %s | – |\n", len(r.load.ariLoad), pair(p50(r.load.ariLoad), p99(r.load.ariLoad), time.Millisecond))
 		}
 	}
 

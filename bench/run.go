@@ -16,6 +16,7 @@ type results struct {
 	machine  machine
 	sbs      *sbsResult
 	ariIdle  []time.Duration
+	ariNATS  []time.Duration // the same requests through NATS (natsproxy)
 	load     *loadResult
 	nload    *loadResult // the same load through native atxfer
 	idle     *idleResult
@@ -46,6 +47,12 @@ func runAll(ctx context.Context, e *env, o options) (*results, error) {
 			res.warn("ARI latency failed: %v", err)
 		}
 		res.ariIdle = ds
+		fmt.Printf("bench: ARI over NATS: %d GET /channels/{id}\n", o.ariN)
+		nds, err := e.natsLatency(ctx, o.ariN)
+		if err != nil {
+			res.warn("ARI latency over NATS failed: %v", err)
+		}
+		res.ariNATS = nds
 	}
 	if o.want("load") {
 		r, err := loadRun(ctx, e, o, pathTransferd, o.duration)
