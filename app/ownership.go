@@ -190,3 +190,21 @@ func (a *App) Handoff(ctx context.Context) int {
 	}
 	return len(ids)
 }
+
+// ResyncSoon makes every live call check its legs against Asterisk now and
+// again a few seconds later: after the bus carrying events was away (a NATS
+// restart), events of that time are lost and the event streams and proxies
+// take a moment to come back.
+func (a *App) ResyncSoon() {
+	all := func() {
+		for _, id := range a.liveCallIDs() {
+			if c := a.Call(id); c != nil {
+				c.post(resync{})
+			}
+		}
+	}
+	all()
+	for _, d := range []time.Duration{2 * time.Second, 6 * time.Second} {
+		time.AfterFunc(d, all)
+	}
+}

@@ -163,7 +163,7 @@ defaults:
   metaflows:
     digit_timeout: 500ms
   transfer:
-    no_answer_timeout: 60s
+    no_answer_timeout: 120s
     loop_delay: 1s
 accounts:
   acct: {}
@@ -312,6 +312,8 @@ func (r *clusterRig) state(ctx context.Context, call ari.ChannelID) (string, err
 }
 
 func (r *clusterRig) waitState(ctx context.Context, call ari.ChannelID, want string) error {
+	ctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+	defer cancel()
 	var got string
 	for {
 		got, _ = r.state(ctx, call)

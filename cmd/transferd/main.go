@@ -159,6 +159,10 @@ func run() int {
 		application.SetStore(ns.cluster)
 		application.SetOwnership(ns.cluster)
 		application.SetDialogs(dialogs{ns.transport})
+		// Events published while NATS was away are lost: every call checks
+		// its legs against Asterisk once NATS is back.
+		resync := func() { application.ResyncSoon() }
+		ns.reconnected.Store(&resync)
 	}
 	handler, err := app.NewHTTPHandler(application, cfg, metrics, hub, log)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/nats-io/nats.go"
@@ -26,14 +27,17 @@ import (
 // embedded server, when asked for), the ARI transport over NATS and the
 // shared call state.
 type natsSetup struct {
-	server    *natsbus.Server
-	conn      *nats.Conn
-	transport *natstransport.Transport
-	cluster   *cluster.Cluster
+	// reconnected runs after NATS comes back (set once the app exists).
+	reconnected atomic.Pointer[func()]
+	server      *natsbus.Server
+	conn        *nats.Conn
+	transport   *natstransport.Transport
+	cluster     *cluster.Cluster
 }
 
 // connectNATS starts the embedded server when configured and connects.
-func connectNATS(cfg app.NATSConfig, name string, log zerolog.Logger) (*natsbus.Server, *nats.Conn, error) {
+// onReconnect, if set, runs after each reconnect to the NATS server.
+func connectNATS(cfg app.NATSConfig, name string, log zerolog.Logger, onReconnect func()) (*natsbus.Server, *nats.Conn, error) {
 	url := cfg.URL
 	var srv *natsbus.Server
 	if cfg.Embedded {
@@ -54,7 +58,14 @@ func connectNATS(cfg app.NATSConfig, name string, log zerolog.Logger) (*natsbus.
 		}
 		log.Info().Str("url", srv.ClientURL()).Msg("embedded nats-server with JetStream started")
 	}
-	nc, err := natsbus.Connect(url, name, log)
+	var extra []nats.Option
+	if onReconnect != nil {
+		extra = append(extra, nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info().Str("url", nc.ConnectedUrlRedacted()).Msg("nats: reconnected")
+			onReconnect()
+		}))
+	}
+	nc, err := natsbus.Connect(url, name, log, extra...)
 	if err != nil {
 		if srv != nil {
 			srv.Shutdown()
@@ -66,7 +77,12 @@ func connectNATS(cfg app.NATSConfig, name string, log zerolog.Logger) (*natsbus.
 
 // setupNATS prepares NATS mode for the app.
 func setupNATS(ctx context.Context, cfg app.Config, log zerolog.Logger) (*natsSetup, error) {
-	srv, nc, err := connectNATS(cfg.NATS, "transferd-"+instanceID(cfg), log)
+	n := &natsSetup{}
+	srv, nc, err := connectNATS(cfg.NATS, "transferd-"+instanceID(cfg), log, func() {
+		if f := n.reconnected.Load(); f != nil {
+			(*f)()
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +97,8 @@ func setupNATS(ctx context.Context, cfg app.Config, log zerolog.Logger) (*natsSe
 		nc.Close()
 		return nil, err
 	}
-	return &natsSetup{server: srv, conn: nc, transport: tr, cluster: cl}, nil
+	n.server, n.conn, n.transport, n.cluster = srv, nc, tr, cl
+	return n, nil
 }
 
 func (n *natsSetup) close() {
@@ -167,7 +184,7 @@ func runProxy(args []string) int {
 		return 2
 	}
 	log := newLogger(cfg.Log).With().Str("component", "proxy").Str("node", *node).Logger()
-	srv, nc, err := connectNATS(cfg.NATS, "transferd-proxy-"+*node, log)
+	srv, nc, err := connectNATS(cfg.NATS, "transferd-proxy-"+*node, log, nil)
 	if err != nil {
 		log.Error().Err(err).Msg("nats")
 		return 1
