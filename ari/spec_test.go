@@ -55,11 +55,20 @@ type restSpec struct {
 
 const defaultSpecDir = "/var/cache/transferd/asterisk-root/usr/share/asterisk/rest-api"
 
-var loadSpecOnce = sync.OnceValues(func() (*restSpec, error) {
-	dir := os.Getenv("ASTERISK_REST_API")
-	if dir == "" {
-		dir = defaultSpecDir
+// specDir is $ASTERISK_REST_API, else the rest-api directory of
+// $ASTERISK_ROOT (what `make test` builds), else the default root's.
+func specDir() string {
+	if dir := os.Getenv("ASTERISK_REST_API"); dir != "" {
+		return dir
 	}
+	if root := os.Getenv("ASTERISK_ROOT"); root != "" {
+		return filepath.Join(root, "usr/share/asterisk/rest-api")
+	}
+	return defaultSpecDir
+}
+
+var loadSpecOnce = sync.OnceValues(func() (*restSpec, error) {
+	dir := specDir()
 	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		return nil, err
@@ -95,10 +104,7 @@ func loadSpec(t *testing.T) *restSpec {
 	t.Helper()
 	s, err := loadSpecOnce()
 	if err != nil {
-		dir := os.Getenv("ASTERISK_REST_API")
-		if dir == "" {
-			dir = defaultSpecDir
-		}
+		dir := specDir()
 		t.Fatalf("Asterisk's rest-api spec is not in %s (%v): run `make asterisk` to build the Asterisk root, or set ASTERISK_REST_API to a rest-api directory", dir, err)
 	}
 	return s
