@@ -55,6 +55,10 @@ type NATSConfig struct {
 	StoreDir string        `yaml:"store_dir"` // embedded JetStream storage, default a temporary directory
 	LeaseTTL time.Duration `yaml:"lease_ttl"` // call ownership lease, default 6s
 	Instance string        `yaml:"instance"`  // this instance's id in leases, default host-pid
+	// StockServer: the proxies are CyCoreSystems' stock ari-proxy rather
+	// than `transferd proxy` (create-time channel variables are then set
+	// one by one after the create, which the stock server ignores).
+	StockServer bool `yaml:"stock_server"`
 }
 
 // Enabled says whether ARI goes through NATS.

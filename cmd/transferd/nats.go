@@ -86,7 +86,7 @@ func setupNATS(ctx context.Context, cfg app.Config, log zerolog.Logger) (*natsSe
 	if err != nil {
 		return nil, err
 	}
-	tr, err := natstransport.New(nc, natstransport.Options{App: cfg.ARI.App, DialogsOnly: true,
+	tr, err := natstransport.New(nc, natstransport.Options{App: cfg.ARI.App, DialogsOnly: true, StockServer: cfg.NATS.StockServer,
 		Logger: log.With().Str("component", "natstransport").Logger()})
 	if err != nil {
 		nc.Close()
