@@ -73,15 +73,11 @@ func run() int {
 		return 2
 	}
 
-	cfg := app.DefaultConfig()
-	if *configPath != "" {
-		var err error
-		if cfg, err = app.LoadConfig(*configPath); err != nil {
-			fmt.Fprintln(os.Stderr, "transferd:", err)
-			return 2
-		}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "transferd:", err)
+		return 2
 	}
-	cfg.ApplyEnv(os.Getenv)
 	override := func(dst *string, v string) {
 		if v != "" {
 			*dst = v
@@ -230,6 +226,20 @@ func run() int {
 	}
 	log.Info().Msg("transferd stopped")
 	return 0
+}
+
+// loadConfig applies the defaults, the file (when given) and the
+// environment, in that order; flags come after, in the caller.
+func loadConfig(path string) (app.Config, error) {
+	cfg := app.DefaultConfig()
+	if path != "" {
+		var err error
+		if cfg, err = app.LoadConfig(path); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.ApplyEnv(os.Getenv)
+	return cfg, nil
 }
 
 // drainHandoff is how long a draining instance behind NATS lets its calls

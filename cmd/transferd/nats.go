@@ -164,15 +164,11 @@ func runProxy(args []string) int {
 		}
 		return 2
 	}
-	cfg := app.DefaultConfig()
-	if *configPath != "" {
-		var err error
-		if cfg, err = app.LoadConfig(*configPath); err != nil {
-			fmt.Fprintln(os.Stderr, "transferd proxy:", err)
-			return 2
-		}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "transferd proxy:", err)
+		return 2
 	}
-	cfg.ApplyEnv(os.Getenv)
 	if *natsURL != "" {
 		cfg.NATS.URL = *natsURL
 	}
