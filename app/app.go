@@ -304,11 +304,14 @@ func (a *App) startCall(ctx context.Context, e *ari.StasisStart) {
 	}()
 }
 
-func (a *App) stopCalls() {
+func (a *App) stopCalls() { a.postAll(stopCall{}) }
+
+// postAll puts m in every live call's inbox (posting never blocks).
+func (a *App) postAll(m any) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, c := range a.calls {
-		c.post(stopCall{})
+		c.post(m)
 	}
 }
 

@@ -140,7 +140,7 @@ func (a *App) takeOrphans(ctx context.Context) {
 			_ = a.own.Release(ctx, id)
 			continue
 		}
-		if err := a.restoreCall(ctx, s, nil); err != nil {
+		if err := a.restoreCall(ctx, s); err != nil {
 			a.log.Error().Err(err).Str(keyCallID, id).Msg("take over call")
 			_ = a.own.Release(ctx, id)
 			continue
@@ -172,11 +172,7 @@ func (a *App) Handoff(ctx context.Context) int {
 		return 0
 	}
 	ids := a.liveCallIDs()
-	for _, id := range ids {
-		if c := a.Call(id); c != nil {
-			c.post(stopCall{})
-		}
-	}
+	a.postAll(stopCall{})
 	// Let the calls' goroutines stop before the leases go, so two instances
 	// never act on a call at once.
 	deadline := time.Now().Add(5 * time.Second)
@@ -196,13 +192,7 @@ func (a *App) Handoff(ctx context.Context) int {
 // restart), events of that time are lost and the event streams and proxies
 // take a moment to come back.
 func (a *App) ResyncSoon() {
-	all := func() {
-		for _, id := range a.liveCallIDs() {
-			if c := a.Call(id); c != nil {
-				c.post(resync{})
-			}
-		}
-	}
+	all := func() { a.postAll(resync{}) }
 	all()
 	for _, d := range []time.Duration{2 * time.Second, 6 * time.Second} {
 		time.AfterFunc(d, all)

@@ -134,20 +134,12 @@ func (c *Call) flush() {
 	}
 }
 
-// restoreCalls finds the channels still in the application that no live
+// reconcile finds the channels still in the application that no live
 // call owns, reads their snapshots and carries their calls on. It also
 // asks every live call to check its legs against Asterisk (events may have
 // been missed while the stream was down).
-func (a *App) restoreCalls(ctx context.Context) {
-	a.mu.Lock()
-	live := make([]*Call, 0, len(a.calls))
-	for _, c := range a.calls {
-		live = append(live, c)
-	}
-	a.mu.Unlock()
-	for _, c := range live {
-		c.post(resync{})
-	}
+func (a *App) reconcile(ctx context.Context) {
+	a.postAll(resync{})
 
 	appInfo, err := a.client.Applications.Get(ctx, a.cfg.ARI.App)
 	if err != nil {
@@ -183,7 +175,7 @@ func (a *App) restoreCalls(ctx context.Context) {
 			a.log.Warn().Err(err).Str(keyCallID, id).Msg("reconcile: unreadable snapshot")
 			continue
 		}
-		if err := a.restoreCall(ctx, s, present); err != nil {
+		if err := a.restoreCall(ctx, s); err != nil {
 			a.log.Error().Err(err).Str(keyCallID, s.ID).Msg("reconcile: call not restored")
 			_ = a.store.Delete(ctx, id)
 		}
@@ -217,7 +209,7 @@ func (a *App) restoreCalls(ctx context.Context) {
 const orphanGrace = 3 * time.Second
 
 // restoreCall rebuilds a call from its snapshot and starts its goroutine.
-func (a *App) restoreCall(ctx context.Context, s snapshot, present map[ari.ChannelID]bool) error {
+func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 	acct, ok := a.accounts[s.Account]
 	if !ok {
 		return fmt.Errorf("account %q is no longer configured", s.Account)

@@ -214,32 +214,28 @@ func describe(bs map[ari.BridgeID]ari.Bridge) string {
 // together waits until exactly these channels share a mixing bridge.
 func (s *scenario) together(chs ...ari.ChannelID) {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-	defer cancel()
-	waitFor(s.t, ctx, func() error {
-		bs := s.bridges()
-		for _, b := range bs {
-			if b.BridgeType == "mixing" && sameSet(b.Channels, chs) {
-				return nil
-			}
-		}
-		return fmt.Errorf("want %v alone together in a mixing bridge; bridges: %s", chs, describe(bs))
-	})
+	s.inBridge("mixing", "alone together in a mixing bridge", chs)
 }
 
 // held waits until exactly these channels are in a holding bridge.
 func (s *scenario) held(chs ...ari.ChannelID) {
+	s.t.Helper()
+	s.inBridge("holding", "on hold in a holding bridge", chs)
+}
+
+// inBridge waits until exactly chs are the members of a bridge of kind.
+func (s *scenario) inBridge(kind, what string, chs []ari.ChannelID) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer cancel()
 	waitFor(s.t, ctx, func() error {
 		bs := s.bridges()
 		for _, b := range bs {
-			if b.BridgeType == "holding" && sameSet(b.Channels, chs) {
+			if b.BridgeType == kind && sameSet(b.Channels, chs) {
 				return nil
 			}
 		}
-		return fmt.Errorf("want %v on hold in a holding bridge; bridges: %s", chs, describe(bs))
+		return fmt.Errorf("want %v %s; bridges: %s", chs, what, describe(bs))
 	})
 }
 
