@@ -171,7 +171,9 @@ func (s *Sandbox) render() error {
 	}
 	// Every writable directory of the run lives under one directory that is
 	// not a symlink in the chroot (var/run is one, to the host's /run).
-	for _, d := range []string{"db", "spool", "run", "log", "cache"} {
+	// cdr_custom and cel_custom write into log/cdr-custom and log/cel-custom
+	// but never create them: without them the records are lost.
+	for _, d := range []string{"db", "spool", "run", "log", "cache", "log/cdr-custom", "log/cel-custom"} {
 		if err := os.MkdirAll(filepath.Join(s.runDir(), d), 0o755); err != nil {
 			return err
 		}
@@ -209,6 +211,13 @@ func (s *Sandbox) moduleDir() (string, error) {
 	}
 	return strings.TrimPrefix(matches[0], s.Root), nil
 }
+
+// CDRPath is the file of cdr_custom's JSON records (cdr_custom.conf),
+// outside the chroot.
+func (s *Sandbox) CDRPath() string { return filepath.Join(s.runDir(), "log", "cdr-custom", "cdr.json") }
+
+// CELPath is the file of cel_custom's JSON records (cel_custom.conf).
+func (s *Sandbox) CELPath() string { return filepath.Join(s.runDir(), "log", "cel-custom", "cel.json") }
 
 // runDir holds the run's database, spool, control socket, logs and cache.
 func (s *Sandbox) runDir() string { return filepath.Join(s.Root, "var/lib/transferd", s.RunID) }

@@ -151,6 +151,9 @@ func (p *Phones) Call(ctx context.Context, c CallParams) (*Phone, error) {
 		Timeout:  -1,
 		Variables: map[string]string{
 			"__TD_APP": c.App, "__TD_ACCOUNT": c.Account, "__TD_DEST": c.Dest, "__TD_CALLBACK": c.Callback,
+			// The phones native atxfer dials (transferd-native-caller)
+			// inherit the tag; transferd's legs get it from the account.
+			"__TD_TEST": c.Tag,
 		},
 	})
 	if err != nil {
