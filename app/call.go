@@ -65,7 +65,8 @@ type Call struct {
 	holdPending bool
 	persister   persister
 	ended       bool
-	stopped     bool // given up without ending: see stopCall
+	stopped     bool      // given up without ending: see stopCall
+	started     time.Time // the caller's channel creation time
 }
 
 type callPhase int
@@ -90,6 +91,7 @@ type leg struct {
 	id        ari.ChannelID
 	role      string
 	number    string // the number that reached it (the caller's own number for the caller)
+	name      string // caller id name, when Asterisk gave one (the caller's)
 	callback  string // where to call it back
 	answered  bool
 	gone      bool
@@ -221,8 +223,9 @@ func (c *Call) run(ctx context.Context, start callStart, restored func(context.C
 // begin answers nothing yet: it makes the call's bridge, indicates ringing
 // to the caller and dials the destination.
 func (c *Call) begin(ctx context.Context, s callStart) {
-	caller := &leg{id: s.caller.ID, role: roleCaller, number: s.caller.Caller.Number, callback: s.callback,
-		collector: c.acct.matcher.NewCollector()}
+	caller := &leg{id: s.caller.ID, role: roleCaller, number: s.caller.Caller.Number, name: s.caller.Caller.Name,
+		callback: s.callback, collector: c.acct.matcher.NewCollector()}
+	c.started = creationTime(s.caller.CreationTime)
 	c.addLeg(caller)
 	c.phase = phaseDialing
 	c.log.Info().Str("destination", s.dest).Str("caller_number", caller.number).Str("node", c.node).Msg("call started")
@@ -239,6 +242,15 @@ func (c *Call) begin(ctx context.Context, s callStart) {
 		c.log.Warn().Err(err).Msg("dial destination")
 		c.hangup(ctx, caller.id, "unallocated")
 	}
+}
+
+// creationTime parses a channel's creationtime as Asterisk writes it
+// ("2026-11-30T11:04:43.123+0000"); a time it cannot read is now.
+func creationTime(s string) time.Time {
+	if t, err := time.Parse("2006-01-02T15:04:05.000-0700", s); err == nil {
+		return t.UTC()
+	}
+	return time.Now().UTC()
 }
 
 func (c *Call) addLeg(l *leg) {

@@ -56,11 +56,11 @@ func EventHooks(hub *httpapi.Hub) Hooks {
 // APICallInfo converts a call's view to the API's (a deep copy).
 func APICallInfo(ci CallInfo) httpapi.CallInfo {
 	out := httpapi.CallInfo{ID: ci.ID, Account: ci.Account, Bridge: ci.Bridge, State: ci.State,
-		Transfer: apiTransfer(ci.Transfer), LastTransfer: apiTransfer(ci.LastTransfer)}
+		Started: ci.Started, Transfer: apiTransfer(ci.Transfer), LastTransfer: apiTransfer(ci.LastTransfer)}
 	if ci.Parties != nil {
 		out.Parties = make([]httpapi.PartyInfo, len(ci.Parties))
 		for i, p := range ci.Parties {
-			out.Parties[i] = httpapi.PartyInfo{Channel: p.Channel, Role: p.Role, Number: p.Number, State: p.State}
+			out.Parties[i] = httpapi.PartyInfo{Channel: p.Channel, Role: p.Role, Number: p.Number, Name: p.Name, State: p.State}
 		}
 	}
 	return out

@@ -14,7 +14,8 @@ type CallInfo struct {
 	ID       string        `json:"call_id"`
 	Account  string        `json:"account_id"`
 	Bridge   string        `json:"bridge_id"`
-	State    string        `json:"state"` // dialing, talking, ended
+	State    string        `json:"state"`               // dialing, talking, ended
+	Started  time.Time     `json:"started_at,omitzero"` // the caller's channel's creation time
 	Parties  []PartyInfo   `json:"parties"`
 	Transfer *TransferInfo `json:"transfer,omitempty"`
 	// LastTransfer is the most recent finished transfer, for "completed" or
@@ -27,7 +28,8 @@ type PartyInfo struct {
 	Channel string `json:"channel_id"`
 	Role    string `json:"role"`
 	Number  string `json:"number,omitempty"`
-	State   string `json:"state"` // ringing, up, gone
+	Name    string `json:"name,omitempty"` // caller id name, when Asterisk gave one
+	State   string `json:"state"`          // ringing, up, gone
 }
 
 // TransferInfo is a transfer as the API shows it.
@@ -45,7 +47,7 @@ func (c *Call) Info() CallInfo {
 	if p := c.info.Load(); p != nil {
 		return *p
 	}
-	return CallInfo{ID: c.id, Account: c.acct.name, Bridge: string(c.bridge), State: "dialing"}
+	return CallInfo{ID: c.id, Account: c.acct.name, Bridge: string(c.bridge), State: "dialing", Started: c.started}
 }
 
 // Account is the call's account name.
@@ -67,7 +69,7 @@ func (c *Call) publish() {
 }
 
 func (c *Call) snapshotInfo() CallInfo {
-	info := CallInfo{ID: c.id, Account: c.acct.name, Bridge: string(c.bridge), State: c.phase.String()}
+	info := CallInfo{ID: c.id, Account: c.acct.name, Bridge: string(c.bridge), State: c.phase.String(), Started: c.started}
 	if c.ended {
 		info.State = "ended"
 	}
@@ -80,7 +82,7 @@ func (c *Call) snapshotInfo() CallInfo {
 		case l.answered:
 			st = "up"
 		}
-		info.Parties = append(info.Parties, PartyInfo{Channel: string(l.id), Role: l.role, Number: l.number, State: st})
+		info.Parties = append(info.Parties, PartyInfo{Channel: string(l.id), Role: l.role, Number: l.number, Name: l.name, State: st})
 	}
 	if c.xfer != nil {
 		info.Transfer = transferInfo(*c.xfer)

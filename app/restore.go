@@ -18,6 +18,7 @@ type snapshot struct {
 	ID        string                    `json:"id"`
 	Account   string                    `json:"account"`
 	Node      string                    `json:"node,omitempty"`
+	Started   time.Time                 `json:"started,omitzero"`
 	Phase     callPhase                 `json:"phase"`
 	Legs      []legSnapshot             `json:"legs"`
 	XferCount int                       `json:"xfers"`
@@ -32,6 +33,7 @@ type legSnapshot struct {
 	ID       ari.ChannelID `json:"id"`
 	Role     string        `json:"role"`
 	Number   string        `json:"number,omitempty"`
+	Name     string        `json:"name,omitempty"`
 	Callback string        `json:"callback,omitempty"`
 	Answered bool          `json:"answered,omitempty"`
 	Gone     bool          `json:"gone,omitempty"`
@@ -54,11 +56,11 @@ type persister struct {
 
 func (c *Call) snapshot() snapshot {
 	c.version++
-	s := snapshot{Version: c.version, ID: c.id, Account: c.acct.name, Node: c.node, Phase: c.phase, XferCount: c.xferCount,
+	s := snapshot{Version: c.version, ID: c.id, Account: c.acct.name, Node: c.node, Started: c.started, Phase: c.phase, XferCount: c.xferCount,
 		Timers: map[string]timerSnap{}, HangAfter: map[ari.PlaybackID]string{}}
 	for _, id := range c.order {
 		l := c.legs[id]
-		s.Legs = append(s.Legs, legSnapshot{ID: l.id, Role: l.role, Number: l.number, Callback: l.callback, Answered: l.answered, Gone: l.gone})
+		s.Legs = append(s.Legs, legSnapshot{ID: l.id, Role: l.role, Number: l.number, Name: l.name, Callback: l.callback, Answered: l.answered, Gone: l.gone})
 	}
 	if c.xfer != nil {
 		x := *c.xfer
@@ -217,10 +219,11 @@ func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 	c := newCall(a, acct, s.ID)
 	c.version = s.Version
 	c.node = s.Node
+	c.started = s.Started
 	c.phase = s.Phase
 	c.xferCount = s.XferCount
 	for _, ls := range s.Legs {
-		l := &leg{id: ls.ID, role: ls.Role, number: ls.Number, callback: ls.Callback, answered: ls.Answered, gone: ls.Gone}
+		l := &leg{id: ls.ID, role: ls.Role, number: ls.Number, name: ls.Name, callback: ls.Callback, answered: ls.Answered, gone: ls.Gone}
 		c.addLeg(l)
 	}
 	for _, id := range s.Ringbacks {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // CallInfo is a call as the API and the event stream show it.
@@ -10,7 +11,8 @@ type CallInfo struct {
 	ID       string        `json:"call_id"`
 	Account  string        `json:"account_id"`
 	Bridge   string        `json:"bridge_id"`
-	State    string        `json:"state"` // dialing, talking, ended
+	State    string        `json:"state"`               // dialing, talking, ended
+	Started  time.Time     `json:"started_at,omitzero"` // when the caller's channel was created
 	Parties  []PartyInfo   `json:"parties"`
 	Transfer *TransferInfo `json:"transfer,omitempty"`
 	// LastTransfer is the most recent finished transfer of the call.
@@ -22,7 +24,8 @@ type PartyInfo struct {
 	Channel string `json:"channel_id"`
 	Role    string `json:"role"`
 	Number  string `json:"number,omitempty"`
-	State   string `json:"state"` // ringing, up, gone
+	Name    string `json:"name,omitempty"` // caller id name, when known
+	State   string `json:"state"`          // ringing, up, gone
 }
 
 // TransferInfo is a transfer.
