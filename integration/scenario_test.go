@@ -15,6 +15,7 @@ import (
 
 	"github.com/transferd/transferd/app"
 	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/integration/faultproxy"
 )
 
 // scenario is one test's transferd: its own Stasis application, account and
@@ -29,6 +30,12 @@ type scenario struct {
 	stop   func()
 	logs   *guardedWriter
 	hooks  app.Hooks
+	// proxy, when set, stands between transferd and ARI (see
+	// newProxiedScenario); client then talks to Asterisk directly, so the
+	// test sees Asterisk's truth even while ARI is cut for transferd.
+	proxy *faultproxy.Proxy
+	// ariOfApp is transferd's own ARI client (behind the proxy if any).
+	ariOfApp *ari.Client
 }
 
 // guardedWriter passes log lines to the test until the test ends, then
@@ -79,6 +86,26 @@ func testConfig(tag string) app.Config {
 // newScenario starts transferd for the test. tweak may change the account.
 func newScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)) *scenario {
 	t.Helper()
+	return startScenario(t, tag, tweak, nil)
+}
+
+// newProxiedScenario is newScenario with a fault proxy between transferd
+// and ARI (its REST requests and its event websocket): the test cuts,
+// delays and heals ARI for transferd with the returned proxy, while
+// s.client and the phones keep talking to Asterisk directly.
+func newProxiedScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)) (*scenario, *faultproxy.Proxy) {
+	t.Helper()
+	p, err := faultproxy.NewForURL(sandbox.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Registered first, so it closes after transferd has stopped.
+	t.Cleanup(func() { p.Close() })
+	return startScenario(t, tag, tweak, p), p
+}
+
+func startScenario(t *testing.T, tag string, tweak func(*app.AccountConfig), proxy *faultproxy.Proxy) *scenario {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	cfg := testConfig(tag)
 	if tweak != nil {
@@ -86,7 +113,7 @@ func newScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)) *scen
 		tweak(&a)
 		cfg.Accounts[account] = a
 	}
-	s := &scenario{t: t, ctx: ctx, tag: tag, cfg: cfg, logs: &guardedWriter{w: zerolog.NewTestWriter(t)}}
+	s := &scenario{t: t, ctx: ctx, tag: tag, cfg: cfg, logs: &guardedWriter{w: zerolog.NewTestWriter(t)}, proxy: proxy}
 	// Cleanups run last-registered first, each even when an earlier one
 	// failed: the leak checks, then stopping transferd, then silencing its
 	// log (goroutines that outlive the test must not log to it).
@@ -108,7 +135,11 @@ func newScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)) *scen
 // start runs a transferd instance (again, after a simulated restart).
 func (s *scenario) start(ctx context.Context) {
 	t := s.t
-	tr, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: s.cfg.ARI.URL, Username: s.cfg.ARI.Username, Password: s.cfg.ARI.Password})
+	url := s.cfg.ARI.URL
+	if s.proxy != nil {
+		url = s.proxy.RewriteURL(url)
+	}
+	tr, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: url, Username: s.cfg.ARI.Username, Password: s.cfg.ARI.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +160,12 @@ func (s *scenario) start(ctx context.Context) {
 			t.Logf("app.Run: %v", err)
 		}
 	}()
-	s.app, s.client = a, client
+	s.app, s.client, s.ariOfApp = a, client, client
+	if s.proxy != nil {
+		if s.client, err = newClient(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s.stop = func() { cancel(); <-done }
 	select {
 	case <-client.Connected():
