@@ -4,22 +4,27 @@ export ASTERISK_ROOT
 GO ?= go
 GOTEST_FLAGS ?=
 
-.PHONY: test unit integration asterisk run stop lint bench bench-quick build fuzz
+.PHONY: test unit integration asterisk phones run stop lint bench bench-quick build fuzz
 
 ## test: unit tests with -race, then the integration tests on a real Asterisk
 ## 22 (the chroot is built first when missing: needs root and about a minute).
-test: asterisk lint
+test: asterisk phones lint
 	$(GO) test -race -count=1 -timeout 15m $(GOTEST_FLAGS) ./...
 
 unit:
 	$(GO) test -race -count=1 -short ./...
 
-integration: asterisk
+integration: asterisk phones
 	$(GO) test -race -count=1 -timeout 15m $(GOTEST_FLAGS) ./integration/...
 
 ## asterisk: build the Debian sid chroot with Asterisk 22 when missing.
 asterisk:
 	@./integration/scripts/asterisk-root.sh
+
+## phones: install the SIP user agents the integration tests drive (Debian
+## baresip and sip-tester, i.e. SIPp) when missing.
+phones:
+	@./integration/scripts/sip-phones.sh
 
 build:
 	$(GO) build -o bin/transferd ./cmd/transferd

@@ -32,6 +32,7 @@ type Sandbox struct {
 	Root     string // the chroot
 	RunID    string // names every per-run directory
 	HTTPPort int
+	SIPPort  int // the PJSIP UDP transport on 127.0.0.1 (see sip.go)
 	Password string
 	ConfDir  string // inside the chroot: /etc/transferd/<run>
 
@@ -142,7 +143,11 @@ func StartSandbox(ctx context.Context, o SandboxOptions) (*Sandbox, error) {
 			}
 			port = p
 		}
-		s := &Sandbox{Root: o.Root, RunID: o.RunID, HTTPPort: port, Password: o.Password,
+		sipPort, err := FreeUDPPort()
+		if err != nil {
+			return nil, fmt.Errorf("free SIP port: %w", err)
+		}
+		s := &Sandbox{Root: o.Root, RunID: o.RunID, HTTPPort: port, SIPPort: sipPort, Password: o.Password,
 			ConfDir: "/etc/transferd/" + o.RunID, repo: o.RepoDir}
 		if err := s.render(); err != nil {
 			return nil, err
@@ -199,7 +204,7 @@ func (s *Sandbox) render() error {
 			}
 		}
 	}
-	return nil
+	return os.WriteFile(filepath.Join(conf, "pjsip_sandbox.conf"), []byte(s.pjsipPhones()), 0o644)
 }
 
 // moduleDir finds Asterisk's module directory inside the chroot (its path

@@ -1,0 +1,310 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/ari"
+)
+
+// Tones the SIP phones send, far apart so Goertzel tells them apart.
+const (
+	toneAlice = 500.0
+	toneBob   = 700.0
+	toneCarol = 900.0
+	toneDave  = 1100.0
+)
+
+var sipBlockPool = struct {
+	sync.Mutex
+	used [sipBlocks]bool
+}{}
+
+// sipScenario is a scenario whose parties are real SIP phones (SIPPhone):
+// Alice, Bob, Carol and Dave of one endpoint block, registered to the
+// sandbox, with transferd's dial template PJSIP/{number}.
+type sipScenario struct {
+	*scenario
+	block                   int
+	alice, bob, carol, dave *SIPPhone
+}
+
+func newSIPScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)) *sipScenario {
+	t.Helper()
+	sipBlockPool.Lock()
+	block := -1
+	for i, used := range sipBlockPool.used {
+		if !used {
+			block = i
+			sipBlockPool.used[i] = true
+			break
+		}
+	}
+	sipBlockPool.Unlock()
+	if block < 0 {
+		t.Fatal("no free SIP phone block")
+	}
+	t.Cleanup(func() {
+		sipBlockPool.Lock()
+		sipBlockPool.used[block] = false
+		sipBlockPool.Unlock()
+	})
+	s := &sipScenario{block: block}
+	s.scenario = newScenario(t, tag, func(a *app.AccountConfig) {
+		a.DialTemplate = "PJSIP/{number}"
+		if tweak != nil {
+			tweak(a)
+		}
+	})
+	var err error
+	tones := [sipBlockSize]float64{toneAlice, toneBob, toneCarol, toneDave}
+	ps := [sipBlockSize]**SIPPhone{&s.alice, &s.bob, &s.carol, &s.dave}
+	for i := range ps {
+		*ps[i], err = NewSIPPhone(s.ctx, sandbox, SIPNumber(block, i), tones[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ph := *ps[i]
+		t.Cleanup(ph.Close)
+	}
+	// Registered after the phones' Close, so it runs before them: nothing
+	// may be left up when the test ends.
+	t.Cleanup(s.noSIPLeaks)
+	return s
+}
+
+// num is the number of phone i of the scenario's block (0 Alice .. 3 Dave).
+func (s *sipScenario) num(i int) string { return SIPNumber(s.block, i) }
+
+// identity is how Asterisk names phone i in a connected-line update.
+func (s *sipScenario) identity(i int) string {
+	return fmt.Sprintf("%s <%s>", sipNames[i], s.num(i))
+}
+
+// headers route a phone's call into the scenario's transferd.
+func (s *sipScenario) headers(extra ...string) map[string]string {
+	h := map[string]string{"X-TD-App": s.cfg.ARI.App, "X-TD-Account": account}
+	for i := 0; i+1 < len(extra); i += 2 {
+		h[extra[i]] = extra[i+1]
+	}
+	return h
+}
+
+// call has from dial to's number through transferd; to answers. It returns
+// both ends and transferd's call id.
+func (s *sipScenario) call(from, to *SIPPhone, extra ...string) (*SIPCall, *SIPCall, string) {
+	s.t.Helper()
+	type res struct {
+		c   *SIPCall
+		err error
+	}
+	out := make(chan res, 1)
+	go func() {
+		c, err := from.Dial(s.ctx, to.Number, s.headers(extra...))
+		out <- res{c, err}
+	}()
+	in := s.incoming(to)
+	if err := in.Answer(s.ctx); err != nil {
+		s.t.Fatal(err)
+	}
+	var r res
+	select {
+	case r = <-out:
+	case <-time.After(15 * time.Second):
+		s.t.Fatal("the call was never answered at the caller")
+	}
+	if r.err != nil {
+		s.t.Fatal(r.err)
+	}
+	return r.c, in, s.callOf(from.Number)
+}
+
+func (s *sipScenario) incoming(ph *SIPPhone) *SIPCall {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, 15*time.Second)
+	defer cancel()
+	c, err := ph.WaitIncoming(ctx)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c
+}
+
+// callOf finds transferd's call whose caller is number.
+func (s *sipScenario) callOf(number string) string {
+	s.t.Helper()
+	var id string
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	waitFor(s.t, ctx, func() error {
+		for _, c := range s.app.Calls(account) {
+			for _, p := range c.Parties {
+				if p.Role == "caller" && p.Number == number {
+					id = c.ID
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("no call from %s", number)
+	})
+	return id
+}
+
+// hears waits until c hears exactly the tones in want among the phones'
+// tones (each clearly present), and none of the others.
+func (s *sipScenario) hears(c *SIPCall, who string, want ...float64) {
+	s.t.Helper()
+	all := []float64{toneAlice, toneBob, toneCarol, toneDave}
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	waitFor(s.t, ctx, func() error {
+		got := c.Heard(400*time.Millisecond, all...)
+		for i, f := range all {
+			wanted := false
+			for _, w := range want {
+				wanted = wanted || w == f
+			}
+			if wanted && got[i] < 0.15 {
+				return fmt.Errorf("%s does not hear %.0f Hz (levels %s)", who, f, levels(all, got))
+			}
+			if !wanted && got[i] > 0.02 {
+				return fmt.Errorf("%s hears %.0f Hz but should not (levels %s)", who, f, levels(all, got))
+			}
+		}
+		s.t.Logf("%s hears %s", who, levels(all, got))
+		return nil
+	})
+}
+
+// music checks that c hears sound that is none of the phones' tones
+// (music on hold).
+func (s *sipScenario) music(c *SIPCall, who string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	waitFor(s.t, ctx, func() error {
+		if l := c.Level(400 * time.Millisecond); l < 300 {
+			return fmt.Errorf("%s hears nothing (RMS %.0f), want music", who, l)
+		}
+		return nil
+	})
+}
+
+func levels(tones, got []float64) string {
+	var b strings.Builder
+	for i, f := range tones {
+		fmt.Fprintf(&b, "%.0fHz=%.2f ", f, got[i])
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// ended waits for a SIP call to end.
+func (s *sipScenario) ended(c *SIPCall, who string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, 15*time.Second)
+	defer cancel()
+	if err := c.WaitEnded(ctx); err != nil {
+		s.t.Fatalf("%s: %v", who, err)
+	}
+}
+
+func (s *sipScenario) connected(c *SIPCall, who string, want string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	if err := c.WaitConnected(ctx, want); err != nil {
+		s.t.Fatalf("%s: %v", who, err)
+	}
+}
+
+// noSIPLeaks checks that no channel of the block's phones is left on
+// Asterisk and that transferd has no call left.
+func (s *sipScenario) noSIPLeaks() {
+	t := s.t
+	if t.Failed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	prefix := fmt.Sprintf("PJSIP/7%02d", s.block)
+	waitFor(t, ctx, func() error {
+		chans, err := s.client.Channels.List(ctx)
+		if err != nil {
+			return err
+		}
+		var left []string
+		for _, ch := range chans {
+			if strings.HasPrefix(ch.Name, prefix) {
+				left = append(left, ch.Name)
+			}
+		}
+		if n := s.app.LiveCalls(); n > 0 {
+			left = append(left, fmt.Sprintf("%d live calls", n))
+		}
+		bridges, err := s.client.Bridges.List(ctx)
+		if err != nil {
+			return err
+		}
+		for _, b := range bridges {
+			if strings.Contains(b.Name, "transferd") && len(b.Channels) > 0 {
+				for _, id := range b.Channels {
+					ch, err := s.client.Channels.Get(ctx, id)
+					if err == nil && strings.HasPrefix(ch.Name, prefix) {
+						left = append(left, "bridge "+string(b.ID))
+					}
+				}
+			}
+		}
+		if len(left) > 0 {
+			return fmt.Errorf("left behind: %s", strings.Join(left, ", "))
+		}
+		return nil
+	})
+}
+
+// outcomeOf waits for call's last transfer to finish with outcome.
+func (s *sipScenario) outcomeOf(call, outcome string) {
+	s.t.Helper()
+	s.outcome(ari.ChannelID(call), outcome)
+}
+
+// SIP 1: Alice calls Bob, presses *2<Carol>#, Bob hears music (not Alice),
+// Carol answers and talks with Alice, Alice hangs up: Bob and Carol hear
+// each other.
+func TestSIPAttendedTransferComplete(t *testing.T) {
+	t.Parallel()
+	s := newSIPScenario(t, "sip01", nil)
+	a, b, call := s.call(s.alice, s.bob)
+	s.hears(a, "alice", toneBob)
+	s.hears(b, "bob", toneAlice)
+	s.connected(a, "alice", s.identity(1))
+
+	a.Press("*2"+s.num(2)+"#", 80*time.Millisecond, 80*time.Millisecond)
+	c := s.incoming(s.carol)
+	s.transferState(ari.ChannelID(call), "CallingTarget")
+	if err := c.Answer(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.transferState(ari.ChannelID(call), "Consulting")
+	s.hears(a, "alice", toneCarol)
+	s.hears(c, "carol", toneAlice)
+	s.hears(b, "bob (on hold)")
+	s.music(b, "bob")
+
+	if err := a.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.outcomeOf(call, "completed")
+	s.hears(b, "bob", toneCarol)
+	s.hears(c, "carol", toneBob)
+
+	if err := b.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.ended(c, "carol")
+}
