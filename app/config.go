@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/transferd/transferd/app/featurecode"
+	"github.com/transferd/transferd/app/media"
 	"github.com/transferd/transferd/ari"
 )
 
@@ -84,9 +87,15 @@ type AccountConfig struct {
 	Variables map[string]string `yaml:"variables"`
 	// Tokens are API tokens for this account, each "sha256:<hex>" (preferred)
 	// or plain text.
-	Tokens    []ari.Secret   `yaml:"tokens"`
-	Metaflows MetaflowConfig `yaml:"metaflows"`
-	Transfer  TransferConfig `yaml:"transfer"`
+	Tokens []ari.Secret `yaml:"tokens"`
+	// MediaAllow lists the media this account may play beyond
+	// tone:<indication> and sound:<plain name> (package media): a scheme
+	// such as "recording:" (its plain names), or one exact media URI such
+	// as "sound:/srv/sounds/welcome". It applies to the transfer sounds,
+	// the metaflow data and the API's ringback alike.
+	MediaAllow []string       `yaml:"media_allow"`
+	Metaflows  MetaflowConfig `yaml:"metaflows"`
+	Transfer   TransferConfig `yaml:"transfer"`
 }
 
 // MetaflowConfig is Kazoo's metaflow shape: how feature codes are typed.
@@ -221,6 +230,7 @@ func cloneAccount(a AccountConfig) AccountConfig {
 	c := a
 	c.Variables = cloneMap(a.Variables)
 	c.Tokens = append([]ari.Secret(nil), a.Tokens...)
+	c.MediaAllow = append([]string(nil), a.MediaAllow...)
 	c.Metaflows.Numbers = cloneActions(a.Metaflows.Numbers)
 	c.Metaflows.Patterns = cloneActions(a.Metaflows.Patterns)
 	return c
@@ -362,11 +372,45 @@ func (a AccountConfig) validate(prefix string) []error {
 	if t.CallbackRetries < 0 {
 		bad("transfer.callback_retries", "must be >= 0, got %d", t.CallbackRetries)
 	}
-	if t.MOH == "" {
-		bad("transfer.moh", "must name a music on hold class (musiconhold.conf), e.g. default")
+	for i, entry := range a.MediaAllow {
+		if err := media.CheckAllow(entry); err != nil {
+			bad(fmt.Sprintf("media_allow[%d]", i), "%v", err)
+		}
+	}
+	if !media.ValidClass(t.MOH) {
+		bad("transfer.moh", "must be %s, e.g. default; got %q", media.ClassRule, t.MOH)
 	}
 	if t.Ringback == "" {
 		bad("transfer.ringback", "must be a media URI such as tone:ring")
+	}
+	// Every media value goes through the one rule of package media.
+	for _, f := range []struct{ key, v string }{
+		{"transfer.ringback", t.Ringback}, {"transfer.fail_sound", t.FailSound},
+		{"transfer.complete_sound", t.CompleteSound}, {"transfer.fallback.sound", t.Fallback.Sound},
+	} {
+		if f.v != "" {
+			if err := media.Check(f.v, a.MediaAllow); err != nil {
+				bad(f.key, "%v", err)
+			}
+		}
+	}
+	for _, kind := range []string{"numbers", "patterns"} {
+		codes := m.Numbers
+		if kind == "patterns" {
+			codes = m.Patterns
+		}
+		for _, code := range slices.Sorted(maps.Keys(codes)) {
+			data := codes[code].Data
+			where := fmt.Sprintf("metaflows.%s.%s.data", kind, yamlKey(code))
+			if v, ok := data["ringback"]; ok && v != "" {
+				if err := media.Check(v, a.MediaAllow); err != nil {
+					bad(where+".ringback", "%v", err)
+				}
+			}
+			if v, ok := data["moh"]; ok && v != "" && !media.ValidClass(v) {
+				bad(where+".moh", "must be %s, got %q", media.ClassRule, v)
+			}
+		}
 	}
 	switch t.OnTransfereeLeft {
 	case "keep", "cancel":
@@ -383,6 +427,21 @@ func (a AccountConfig) validate(prefix string) []error {
 		bad("transfer.fallback.kind", "must be hangup or dial, got %q", t.Fallback.Kind)
 	}
 	return errs
+}
+
+// yamlKey shows a map key in a key path: as written when it is a plain
+// word, else quoted as YAML would ("'2(\d+)'").
+func yamlKey(k string) string {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-') {
+			return "'" + strings.ReplaceAll(k, "'", "''") + "'"
+		}
+	}
+	if k == "" {
+		return "''"
+	}
+	return k
 }
 
 // ModuleNone disables a code inherited from the defaults: an account sets

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/transferd/transferd/app/featurecode"
+	"github.com/transferd/transferd/app/media"
 	"github.com/transferd/transferd/ari"
 	"github.com/transferd/transferd/transfer"
 )
@@ -219,10 +220,18 @@ func (c *Call) transferOptions(transferor *leg, data map[string]string) (transfe
 		switch k {
 		case "moh":
 			if v != "" {
+				if !media.ValidClass(v) {
+					return o, fmt.Errorf("moh: %q is not %s", v, media.ClassRule)
+				}
 				o.MOHClass = v
 			}
 		case "ringback":
 			if v != "" {
+				// Checked where it came from (API, configuration); checked
+				// again here, the last step before Asterisk.
+				if err := media.Check(v, c.acct.cfg.MediaAllow); err != nil {
+					return o, fmt.Errorf("ringback: %w", err)
+				}
 				o.Ringback = v
 			}
 		case "no_answer_timeout":

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/transferd/transferd/app/media"
 )
 
 // Request is a decoded, validated action request:
@@ -63,8 +65,6 @@ const (
 	MaxBodyBytes       = 64 << 10
 	maxNumberLen       = 64
 	maxTakebackLen     = 33 // the binding key and a code of at most 32 digits
-	maxMOHLen          = 64
-	maxRingbackLen     = 128
 	maxNoAnswerTimeout = time.Hour
 )
 
@@ -77,7 +77,13 @@ var dataFields = map[string]bool{
 // starts with the field at fault ("body", "data", "data.action",
 // "data.target", "data.<unknown>", ...). Unknown and duplicate fields are
 // errors; keys are case-sensitive; null is the same as an absent field.
-func Decode(body []byte) (Request, *Error) {
+// Media (ringback) must pass the strict rule of package media with no
+// account allowances; DecodeFor applies an account's media_allow.
+func Decode(body []byte) (Request, *Error) { return DecodeFor(body, nil) }
+
+// DecodeFor is Decode for an account whose media_allow list is mediaAllow
+// (see media.Check).
+func DecodeFor(body []byte, mediaAllow []string) (Request, *Error) {
 	var req Request
 	if len(bytes.TrimSpace(body)) == 0 {
 		return req, badField(ReasonMissingField, "data", `required: the body is empty; send {"data":{"action":"transfer","target":"2600"}}`)
@@ -158,14 +164,16 @@ func Decode(body []byte) (Request, *Error) {
 	if req.MOH, _, e = str("moh"); e != nil {
 		return req, e
 	}
-	if req.MOH != "" && !validMOH(req.MOH) {
-		return req, badField(ReasonInvalidField, "data.moh", quote(req.MOH)+" is not a music on hold class name: letters, digits, - _ . only, at most 64 characters")
+	if req.MOH != "" && !media.ValidClass(req.MOH) {
+		return req, badField(ReasonInvalidField, "data.moh", quote(req.MOH)+" is not "+media.ClassRule)
 	}
 	if req.Ringback, _, e = str("ringback"); e != nil {
 		return req, e
 	}
-	if req.Ringback != "" && !validMedia(req.Ringback) {
-		return req, badField(ReasonInvalidField, "data.ringback", quote(req.Ringback)+` is not a media URI such as "tone:ring" or "sound:custom/ringing"`)
+	if req.Ringback != "" {
+		if err := media.Check(req.Ringback, mediaAllow); err != nil {
+			return req, badField(ReasonInvalidField, "data.ringback", err.Error())
+		}
 	}
 	if raw, ok := data["no_answer_timeout"]; ok && !isNull(raw) && string(raw) != `""` {
 		d, err := parseTimeout(raw)
@@ -369,42 +377,6 @@ func validDTMF(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= '0' && c <= '9' || c == '*' || c == '#' || c >= 'A' && c <= 'D') {
-			return false
-		}
-	}
-	return true
-}
-
-func validMOH(s string) bool {
-	if len(s) > maxMOHLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// validMedia accepts the media URIs Asterisk plays: <scheme>:<resource>.
-func validMedia(s string) bool {
-	if len(s) > maxRingbackLen {
-		return false
-	}
-	scheme, res, ok := strings.Cut(s, ":")
-	switch scheme {
-	case "tone", "sound", "recording", "digits", "number", "characters":
-	default:
-		return false
-	}
-	if !ok || res == "" {
-		return false
-	}
-	for i := 0; i < len(res); i++ {
-		c := res[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte("-_./,+*#|", c) >= 0) {
 			return false
 		}
 	}

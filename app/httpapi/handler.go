@@ -32,6 +32,10 @@ type Options struct {
 	// Heartbeat is the interval of the event stream's keep-alive comments
 	// (default 15s).
 	Heartbeat time.Duration
+	// MediaAllow returns an account's media_allow list (see media.Check):
+	// what media beyond tone:<indication> and sound:<plain name> a request
+	// may name. nil: nothing beyond them.
+	MediaAllow func(account string) []string
 }
 
 // route is one endpoint. The mux dispatches on the path; the method is
@@ -262,7 +266,11 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, &Error{Status: http.StatusBadRequest, Reason: ReasonMalformedJSON, Field: "body", Message: "body: could not be read"})
 		return
 	}
-	req, e := Decode(body)
+	var allow []string
+	if h.opts.MediaAllow != nil {
+		allow = h.opts.MediaAllow(account)
+	}
+	req, e := DecodeFor(body, allow)
 	if e != nil {
 		writeError(w, r, e)
 		return
