@@ -630,6 +630,11 @@ func TestAPIRefusals(t *testing.T) {
 	s.refused(call, map[string]any{"action": "transfer", "target": "2600", "takeback_dtmf": "*9"}, 400, httpapi.ReasonInvalidField,
 		`data.takeback_dtmf: "*9" cannot be a takeback code for account "acct" (its cancel codes: *0, *1): *9 is already the account's swap code`)
 	s.refused(call, map[string]any{"action": "park"}, 400, httpapi.ReasonUnknownAction, "data.action")
+	// No file outside the sound classes: traversal, absolute paths and
+	// schemes the account did not allow never reach Asterisk.
+	for _, uri := range []string{"sound:../../../../../../etc/secret", "sound:/etc/secret", "recording:other/call"} {
+		s.refused(call, map[string]any{"action": "transfer", "target": "2600", "ringback": uri}, 400, httpapi.ReasonInvalidField, "data.ringback")
+	}
 	s.refused("a07-nobody-in", map[string]any{"action": "cancel"}, 404, httpapi.ReasonNotFound, `call "a07-nobody-in" not found`)
 	r := s.call("POST", channelPath(account, call), `{"data":{"action":"transfer","target":"2600"}}`, map[string]string{"X-Auth-Token": apiToken, "Content-Type": "text/plain"})
 	if r.Status != 415 {
