@@ -212,6 +212,9 @@ func (w *world) observe(ev Event) {
 func (w *world) audit(t Transfer) []string {
 	bad := slices.Clone(w.problems)
 	add := func(format string, args ...any) { bad = append(bad, fmt.Sprintf(format, args...)) }
+	if !w.faulty {
+		bad = append(bad, w.differs(Expect(t))...)
+	}
 	if !t.State.Terminal() {
 		if len(w.finishes) > 0 {
 			add("Finish emitted in non-terminal %s", t.State)
@@ -277,6 +280,45 @@ func (w *world) audit(t Transfer) []string {
 		if w.where[ch] != w.call {
 			add("%s left in %q, not the call bridge", ch, w.where[ch])
 		}
+	}
+	return bad
+}
+
+// differs compares the world with a layout: the layout of every snapshot
+// must be exactly where the effects that led to it left the world.
+func (w *world) differs(l Layout) []string {
+	var bad []string
+	add := func(format string, args ...any) { bad = append(bad, fmt.Sprintf(format, args...)) }
+	want := map[string]string{}
+	for _, ch := range l.Call {
+		want[ch] = l.CallBridge
+	}
+	for _, ch := range l.Hold {
+		want[ch] = l.HoldBridge
+	}
+	if !maps.Equal(want, w.where) {
+		add("layout wants channels %v, world has %v", want, w.where)
+	}
+	for _, g := range l.Gone {
+		if w.alive(g) {
+			add("layout wants %s gone, it is alive", g)
+		}
+	}
+	if len(l.Hold) > 0 && !w.moh[l.HoldBridge] {
+		add("layout wants music in %s, world has none", l.HoldBridge)
+	}
+	if l.HoldBridge != "" && !w.bridges[l.HoldBridge] {
+		add("layout wants hold bridge %s, world has none", l.HoldBridge)
+	}
+	if l.HoldBridge == "" && len(w.bridges) != 1 {
+		add("layout wants no hold bridge, world has %v", sortedKeys(w.bridges))
+	}
+	wantPlay := map[string]string{}
+	if l.Ringback != "" {
+		wantPlay[l.Ringback] = l.RingbackTo
+	}
+	if !maps.Equal(wantPlay, w.playing) {
+		add("layout wants playbacks %v, world has %v", wantPlay, w.playing)
 	}
 	return bad
 }
