@@ -55,6 +55,13 @@ type App struct {
 	own         Ownership // nil: one instance owns every call
 	dialogs     Dialogs   // nil: every event reaches this instance
 	seq         atomic.Uint64
+	// ariDown: a request got no answer, or the event stream dropped, and
+	// no ping has been answered since (reconcile.go).
+	ariDown atomic.Bool
+	runCtx  context.Context
+	// storeOnARI: snapshots are kept in Asterisk (GlobalStore), so they
+	// cannot be written while ARI is unreachable.
+	storeOnARI bool
 }
 
 // account is an account's configuration with its feature-code matcher.
@@ -94,8 +101,10 @@ func New(cfg Config, client *ari.Client, log zerolog.Logger, hooks Hooks) (*App,
 		channels: map[ari.ChannelID]*Call{},
 		bridges:  map[ari.BridgeID]*Call{},
 		recent:   map[string]CallInfo{},
+		runCtx:   context.Background(),
 	}
 	a.store = NewGlobalStore(client, cfg.ARI.App, log)
+	a.storeOnARI = true
 	for name, ac := range cfg.Accounts {
 		m, err := featurecode.New(ac.matcherConfig())
 		if err != nil {
@@ -108,11 +117,12 @@ func New(cfg Config, client *ari.Client, log zerolog.Logger, hooks Hooks) (*App,
 
 // SetStore replaces where call snapshots are kept (by default Asterisk
 // global variables, GlobalStore). Call it before Run.
-func (a *App) SetStore(s Store) { a.store = s }
+func (a *App) SetStore(s Store) { a.store, a.storeOnARI = s, false }
 
 // Run receives events until ctx ends, then waits for the call goroutines.
 // It runs the client's event stream itself.
 func (a *App) Run(ctx context.Context) error {
+	a.runCtx = ctx
 	sub := a.client.Subscribe(ari.Filter{App: a.cfg.ARI.App})
 	defer sub.Close()
 	runErr := make(chan error, 1)
@@ -167,6 +177,7 @@ func (a *App) route(ctx context.Context, ev ari.Event) {
 		return
 	case *ari.Disconnected:
 		a.log.Warn().Err(e.Err).Msg("ARI event stream lost; reconnecting")
+		a.markARIDown()
 		return
 	case *ari.StasisStart:
 		if a.owner(e.Channel.ID) == nil && len(e.Args) > 0 && e.Args[0] == "dialed" {

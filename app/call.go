@@ -15,9 +15,6 @@ import (
 	"github.com/transferd/transferd/transfer"
 )
 
-// resyncEvery is how often a call checks its legs against Asterisk.
-const resyncEvery = time.Minute
-
 // messageTimeout bounds the ARI requests made for one inbox message.
 const messageTimeout = 20 * time.Second
 
@@ -64,6 +61,8 @@ type Call struct {
 	codeAt      time.Time
 	holdPending bool
 	persister   persister
+	lastSnap    []byte // the last snapshot queued, versions aside
+	sync        syncState
 	ended       bool
 	stopped     bool      // given up without ending: see stopCall
 	started     time.Time // the caller's channel creation time
@@ -102,8 +101,12 @@ type leg struct {
 	pending      *pendingDial // set between create and StasisStart
 	// progressed: a Dial event reported progress (ringing, busy, ...).
 	progressed bool
-	digitGen   int
-	digitStop  func() bool
+	// mustEnd: the leg must be hung up but Asterisk did not confirm it (a
+	// hangup without an answer, a create whose answer was lost); the
+	// reconciler hangs it up again.
+	mustEnd   bool
+	digitGen  int
+	digitStop func() bool
 }
 
 // Messages a call's inbox carries besides ARI events.
@@ -148,6 +151,7 @@ func newCall(a *App, acct *account, id string) *Call {
 		ringbacks:   map[ari.PlaybackID]bool{},
 		holdBridges: map[ari.BridgeID]bool{},
 		deadlines:   map[string]timerSnap{},
+		sync:        syncState{music: map[ari.BridgeID]bool{}},
 	}
 	c.log = a.log.With().Str(keyCallID, id).Str(keyAccountID, acct.name).Logger()
 	a.claimBridge(c, c.bridge)
@@ -180,10 +184,10 @@ func (c *Call) run(ctx context.Context, start callStart, restored func(context.C
 	} else {
 		c.begin(ctx, start)
 	}
-	// A call checks its legs against Asterisk now and then, so one whose
-	// hangup events were lost (a failed request, a gap in the stream) still
-	// ends rather than living, and blocking a drain, for ever.
-	check := time.NewTicker(resyncEvery)
+	// A call reconciles with Asterisk now and then (reconcile.go), so one
+	// whose events were lost (a failed request, a gap in the stream) still
+	// converges, and ends rather than living, and blocking a drain, for ever.
+	check := time.NewTicker(reconcileEvery)
 	defer check.Stop()
 	c.publish()
 	for !c.ended && !c.stopped {
@@ -273,6 +277,13 @@ func (c *Call) dial(ctx context.Context, l *leg, bridge ari.BridgeID, caller ari
 	}
 	l.pending = &pendingDial{bridge: bridge, caller: caller, timeout: timeout, dialString: ds}
 	c.addLeg(l)
+	return c.createLeg(ctx, l)
+}
+
+// createLeg creates a pending leg's channel in the application; placeCall
+// joins and dials it once it is there.
+func (c *Call) createLeg(ctx context.Context, l *leg) error {
+	ds := l.pending.dialString
 	vars := map[string]string{"TRANSFERD_CALL": c.id}
 	for k, v := range c.acct.cfg.Variables {
 		vars[k] = v
@@ -283,6 +294,11 @@ func (c *Call) dial(ctx context.Context, l *leg, bridge ari.BridgeID, caller ari
 	}
 	if _, err := c.app.client.Channels.Create(ctx, p); err != nil {
 		l.gone = true
+		if ari.StatusOf(err) == 0 {
+			// No answer: the channel may exist all the same.
+			l.mustEnd = true
+			c.effectFailed(err)
+		}
 		return fmt.Errorf("create %s (%s): %w", l.id, ds, err)
 	}
 	// The leg's StasisStart normally triggers placeCall. Behind NATS it
@@ -364,8 +380,8 @@ func (c *Call) handle(ctx context.Context, m any) {
 		// Stop without touching Asterisk or the snapshot: the process is
 		// stopping, or another instance carries the call on.
 		c.stopped = true
-	case resync:
-		c.resync(ctx)
+	case resync, reconcileNow:
+		_ = c.reconcile(ctx)
 	case placeNow:
 		if l := c.legs[m.leg]; l != nil && l.pending != nil && !l.gone {
 			c.placeCall(ctx, l, m.attempt)
@@ -376,9 +392,18 @@ func (c *Call) handle(ctx context.Context, m any) {
 			c.hangup(ctx, l.id, "no_answer")
 		}
 	case timerFired:
-		if c.xfer != nil {
-			c.step(ctx, m.TimerFired)
+		if c.xfer == nil {
+			return
 		}
+		if c.app.ariDown.Load() {
+			// Not decided blind: the target may have answered meanwhile.
+			// The next successful reconcile applies it.
+			c.xferLog.Info().Str("timer", m.Name).Msg("timer fired while ARI is unreachable; deferred until it is back")
+			c.sync.deferred = append(c.sync.deferred, m.TimerFired)
+			c.needReconcile()
+			return
+		}
+		c.step(ctx, m.TimerFired)
 	case digitExpiry:
 		if l := c.legs[m.leg]; l != nil && l.digitGen == m.gen && !l.gone {
 			c.onDigitResult(ctx, l, l.collector.Timeout())
@@ -629,6 +654,10 @@ func (c *Call) hangup(ctx context.Context, id ari.ChannelID, reason string) {
 		return
 	}
 	c.log.Warn().Err(err).Str(keyChannelID, string(id)).Msg("hangup")
+	if l := c.legs[id]; l != nil {
+		l.mustEnd = true
+	}
+	c.effectFailed(err)
 }
 
 func (c *Call) firstLeg(role string) *leg {
@@ -671,6 +700,10 @@ func (c *Call) stopTimer(name string) {
 }
 
 func (c *Call) stopTimers() {
+	if c.sync.retry != nil {
+		c.sync.retry.Stop()
+		c.sync.retry = nil
+	}
 	for name := range c.timers {
 		c.stopTimer(name)
 	}

@@ -38,6 +38,7 @@ func (c *Call) step(ctx context.Context, ev transfer.Event) {
 // (transfer.Critical: a leg that could not be dialed, a party that could not
 // be moved); the others are only logged.
 func (c *Call) apply(ctx context.Context, effects []transfer.Effect) {
+	c.writeAhead(effects)
 	var failed []transfer.EffectFailed
 	for _, eff := range effects {
 		follow, err := c.exec(ctx, eff)
@@ -47,6 +48,7 @@ func (c *Call) apply(ctx context.Context, effects []transfer.Effect) {
 				log = c.xferLog
 			}
 			log.Warn().Err(err).Stringer("effect", eff).Bool("critical", transfer.Critical(eff)).Msg("effect failed")
+			c.effectFailed(err)
 			if transfer.Critical(eff) {
 				failed = append(failed, transfer.EffectFailed{Effect: eff, Status: ari.StatusOf(err)})
 			}
@@ -98,7 +100,13 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) ([]transfer.Event,
 		}
 		return nil, err
 	case transfer.StartMOH:
-		return nil, cl.Bridges.StartMOH(ctx, ari.BridgeID(e.Bridge), e.Class)
+		err := cl.Bridges.StartMOH(ctx, ari.BridgeID(e.Bridge), e.Class)
+		if err != nil {
+			c.sync.music[ari.BridgeID(e.Bridge)] = true
+		} else {
+			delete(c.sync.music, ari.BridgeID(e.Bridge))
+		}
+		return nil, err
 	case transfer.StopMOH:
 		err := cl.Bridges.StopMOH(ctx, ari.BridgeID(e.Bridge))
 		if errors.Is(err, ari.ErrNotFound) || errors.Is(err, ari.ErrConflict) {
@@ -112,10 +120,13 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) ([]transfer.Event,
 		return nil, err
 	case transfer.StopPlayback:
 		id := ari.PlaybackID(e.PlaybackID)
-		delete(c.ringbacks, id)
 		err := cl.Playbacks.Stop(ctx, id)
 		if errors.Is(err, ari.ErrNotFound) {
 			err = nil
+		}
+		if err == nil {
+			// Forgotten only once stopped: the reconciler stops it otherwise.
+			delete(c.ringbacks, id)
 		}
 		return nil, err
 	case transfer.Dial:

@@ -24,6 +24,9 @@ var (
 	ErrInvalidTarget      = errors.New("invalid target")
 	ErrNotTransferor      = errors.New("only the transferor controls this transfer")
 	ErrInvalidTakeback    = errors.New("invalid takeback code")
+	// ErrAsteriskUnavailable: ARI does not answer, so the action could not
+	// be carried out (the API answers 503 with Retry-After).
+	ErrAsteriskUnavailable = errors.New("Asterisk (ARI) is unreachable")
 )
 
 // onDigit feeds a DTMF digit from a leg to its feature-code collector.

@@ -109,8 +109,21 @@ func (c apiCall) Do(ctx context.Context, action, channel, target string, data ma
 		}
 	}
 	info, err := c.c.Do(ctx, action, channel, target, data)
-	return APICallInfo(info), apiError(err)
+	api := APICallInfo(info)
+	if errors.Is(err, ErrAsteriskUnavailable) {
+		e := &httpapi.Error{Status: http.StatusServiceUnavailable, Reason: httpapi.ReasonUnavailable,
+			Message: err.Error(), RetryAfter: retryAfterSeconds}
+		if info.ID != "" {
+			e.Call = &api
+		}
+		return api, e
+	}
+	return api, apiError(err)
 }
+
+// retryAfterSeconds is the Retry-After of a 503 while ARI is unreachable:
+// the probe notices its return within a fraction of it.
+const retryAfterSeconds = 2
 
 // apiError marks the app's errors with the API's kinds (the message stays).
 func apiError(err error) error {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -55,14 +56,14 @@ func (c *Call) Account() string { return c.acct.name }
 
 // publish refreshes the call's view and tells the hooks when it changed.
 func (c *Call) publish() {
+	if !c.ended {
+		c.persist() // written only if the snapshot changed
+	}
 	info := c.snapshotInfo()
 	if old := c.info.Load(); old != nil && sameInfo(*old, info) {
 		return
 	}
 	c.info.Store(&info)
-	if !c.ended {
-		c.persist()
-	}
 	if c.app.hooks.CallChanged != nil {
 		c.app.hooks.CallChanged(info)
 	}
@@ -137,12 +138,23 @@ func (c *Call) Do(ctx context.Context, action string, channel string, target str
 }
 
 // onCommand executes an API command for Do.
+//
+// Honest answers: while ARI is known to be unreachable nothing is tried
+// (ErrAsteriskUnavailable, the API's 503 with Retry-After). When effects of
+// the action fail, the call reconciles with Asterisk before answering: the
+// answer is the state actually reached (a transfer may have failed
+// instead), or ErrAsteriskUnavailable when Asterisk could not be brought in
+// line (transferd keeps converging towards the state in the answer).
 func (c *Call) onCommand(ctx context.Context, m command) (CallInfo, error) {
 	l := c.legs[m.channel]
 	if l == nil || l.gone {
 		return CallInfo{}, ErrUnknownCall
 	}
+	if c.app.ariDown.Load() {
+		return c.snapshotInfo(), fmt.Errorf("%w: nothing was changed", ErrAsteriskUnavailable)
+	}
 	c.codeAt = m.at
+	failures := c.sync.failures
 	var err error
 	switch m.action {
 	case "transfer", "blind_transfer":
@@ -152,5 +164,23 @@ func (c *Call) onCommand(ctx context.Context, m command) (CallInfo, error) {
 	default:
 		err = ErrUnknownCall
 	}
+	if err == nil && c.sync.failures != failures {
+		if rerr := c.reconcile(ctx); rerr != nil {
+			err = fmt.Errorf("%w: the call is now %s, and Asterisk does not match it yet (transferd keeps trying): %v",
+				ErrAsteriskUnavailable, c.describeState(), rerr)
+		}
+	}
 	return c.snapshotInfo(), err
+}
+
+// describeState names the call's state for messages: its transfer's state,
+// or the last transfer's outcome.
+func (c *Call) describeState() string {
+	switch {
+	case c.xfer != nil:
+		return "in transfer state " + c.xfer.State.String()
+	case c.lastXfer != nil:
+		return "after a transfer that ended " + c.lastXfer.Outcome.String()
+	}
+	return c.phase.String()
 }

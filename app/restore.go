@@ -1,11 +1,14 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/transferd/transferd/ari"
@@ -14,15 +17,18 @@ import (
 
 // snapshot is what a restarted transferd needs to carry a call on.
 type snapshot struct {
-	Version   uint64                    `json:"v"`
-	ID        string                    `json:"id"`
-	Account   string                    `json:"account"`
-	Node      string                    `json:"node,omitempty"`
-	Started   time.Time                 `json:"started,omitzero"`
-	Phase     callPhase                 `json:"phase"`
-	Legs      []legSnapshot             `json:"legs"`
-	XferCount int                       `json:"xfers"`
-	Xfer      *transfer.Transfer        `json:"xfer,omitempty"`
+	Version   uint64             `json:"v"`
+	ID        string             `json:"id"`
+	Account   string             `json:"account"`
+	Node      string             `json:"node,omitempty"`
+	Started   time.Time          `json:"started,omitzero"`
+	Phase     callPhase          `json:"phase"`
+	Legs      []legSnapshot      `json:"legs"`
+	XferCount int                `json:"xfers"`
+	Xfer      *transfer.Transfer `json:"xfer,omitempty"`
+	// LastXfer is the last finished transfer, kept until the call ends so
+	// the API still tells its outcome after a restart.
+	LastXfer  *transfer.Transfer        `json:"last_xfer,omitempty"`
 	Timers    map[string]timerSnap      `json:"timers,omitempty"`
 	Ringbacks []ari.PlaybackID          `json:"ringbacks,omitempty"`
 	Holds     []ari.BridgeID            `json:"holds,omitempty"`
@@ -37,6 +43,10 @@ type legSnapshot struct {
 	Callback string        `json:"callback,omitempty"`
 	Answered bool          `json:"answered,omitempty"`
 	Gone     bool          `json:"gone,omitempty"`
+	// Pending: the leg is being created and dialed (a restart finds it
+	// created or not, dialed or not, and carries on).
+	Pending bool `json:"pending,omitempty"`
+	MustEnd bool `json:"must_end,omitempty"`
 }
 
 type timerSnap struct {
@@ -44,27 +54,41 @@ type timerSnap struct {
 	Deadline time.Time `json:"deadline"`
 }
 
-// persister writes a call's latest snapshot in the background: the call
-// goroutine never waits for it, and a newer snapshot replaces one not yet
-// written. After the call ends it deletes the variable, last.
+// persister writes a call's snapshots, one at a time and in order. Most
+// are written in the background (the call goroutine does not wait, and a
+// newer snapshot replaces one not yet written); a write-ahead waits for
+// its own. After the call ends it deletes the variable, last.
 type persister struct {
 	mu      sync.Mutex
-	pending *snapshot
+	pending *queued
 	remove  bool
 	busy    bool
+	// failed: the last write failed, so the next snapshot is written even
+	// if the call has not changed since.
+	failed atomic.Bool
+
+	io      sync.Mutex // held by each write, so writes never overtake each other
+	written uint64     // version of the last snapshot written (under io)
 }
 
-func (c *Call) snapshot() snapshot {
-	c.version++
-	s := snapshot{Version: c.version, ID: c.id, Account: c.acct.name, Node: c.node, Started: c.started, Phase: c.phase, XferCount: c.xferCount,
+// snapshot returns the call's state as it will be once effects (the
+// effects of the step about to run, or nil) are carried out: the legs they
+// dial, the hold bridges they create and the timers they start are in it.
+func (c *Call) snapshot(effects []transfer.Effect) snapshot {
+	s := snapshot{ID: c.id, Account: c.acct.name, Node: c.node, Started: c.started, Phase: c.phase, XferCount: c.xferCount,
 		Timers: map[string]timerSnap{}, HangAfter: map[ari.PlaybackID]string{}}
 	for _, id := range c.order {
 		l := c.legs[id]
-		s.Legs = append(s.Legs, legSnapshot{ID: l.id, Role: l.role, Number: l.number, Name: l.name, Callback: l.callback, Answered: l.answered, Gone: l.gone})
+		s.Legs = append(s.Legs, legSnapshot{ID: l.id, Role: l.role, Number: l.number, Name: l.name, Callback: l.callback,
+			Answered: l.answered, Gone: l.gone, Pending: l.pending != nil, MustEnd: l.mustEnd})
 	}
 	if c.xfer != nil {
 		x := *c.xfer
 		s.Xfer = &x
+	}
+	if c.lastXfer != nil {
+		x := *c.lastXfer
+		s.LastXfer = &x
 	}
 	for name, d := range c.deadlines {
 		s.Timers[name] = d
@@ -78,22 +102,130 @@ func (c *Call) snapshot() snapshot {
 	for pb, ch := range c.hangAfter {
 		s.HangAfter[pb] = string(ch)
 	}
+	now := time.Now()
+	for _, eff := range effects {
+		switch e := eff.(type) {
+		case transfer.Dial:
+			if c.legs[ari.ChannelID(e.Channel)] == nil {
+				s.Legs = append(s.Legs, legSnapshot{ID: ari.ChannelID(e.Channel), Role: roleOf(e.Role), Number: e.Number,
+					Callback: e.Number, Pending: true})
+			}
+		case transfer.CreateBridge:
+			if !c.holdBridges[ari.BridgeID(e.ID)] {
+				s.Holds = append(s.Holds, ari.BridgeID(e.ID))
+			}
+		case transfer.StartTimer:
+			s.Timers[e.Name] = timerSnap{Seq: e.Seq, Deadline: now.Add(e.After)}
+		case transfer.StopTimer:
+			delete(s.Timers, e.Name)
+		}
+	}
+	slices.Sort(s.Ringbacks)
+	slices.Sort(s.Holds)
 	return s
 }
 
-// persist queues the call's snapshot for writing.
+// encode returns the snapshot's JSON, with its version, and whether it
+// differs from the last one queued (versions aside).
+func (c *Call) encode(s *snapshot) ([]byte, bool) {
+	s.Version = 0
+	body, err := json.Marshal(s)
+	if err != nil {
+		c.log.Error().Err(err).Msg("encode call snapshot")
+		return nil, false
+	}
+	if bytes.Equal(body, c.lastSnap) && !c.persister.failed.Load() {
+		return nil, false
+	}
+	c.lastSnap = body
+	c.version++
+	s.Version = c.version
+	b, _ := json.Marshal(s)
+	return b, true
+}
+
+// persist queues the call's snapshot for writing, if it changed.
 func (c *Call) persist() {
-	s := c.snapshot()
-	c.queuePersist(&s, false)
+	s := c.snapshot(nil)
+	if b, changed := c.encode(&s); changed {
+		c.queuePersist(&queued{version: s.Version, body: b}, false)
+	}
+}
+
+// writeAheadTimeout bounds how long a step waits for its snapshot.
+const writeAheadTimeout = 2 * time.Second
+
+// writeAhead makes the snapshot of the state a step leads to durable before
+// the step's effects run: a crash between the two is then recovered by
+// reconciling towards the new state, never left half way. Only steps that
+// move parties, dial or hang up, or end the transfer are written ahead (one
+// write per step that matters); the rest are persisted in the background.
+func (c *Call) writeAhead(effects []transfer.Effect) {
+	if !movesSomething(effects) {
+		return
+	}
+	s := c.snapshot(effects)
+	b, changed := c.encode(&s)
+	if !changed {
+		return
+	}
+	q := &queued{version: s.Version, body: b}
+	if c.app.ariDown.Load() && c.app.storeOnARI {
+		// The store is Asterisk itself and it does not answer: the write
+		// would only add its timeout to the step. The background writer
+		// keeps trying.
+		c.queuePersist(q, false)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), writeAheadTimeout)
+	defer cancel()
+	if err := c.write(ctx, q); err != nil {
+		c.log.Warn().Err(err).Msg("write-ahead of the call snapshot failed; effects run anyway")
+		c.queuePersist(q, false)
+	}
+}
+
+func movesSomething(effects []transfer.Effect) bool {
+	for _, eff := range effects {
+		switch eff.(type) {
+		case transfer.Dial, transfer.Move, transfer.CreateBridge, transfer.DestroyBridge,
+			transfer.Hangup, transfer.PlayThenHangup, transfer.Finish:
+			return true
+		}
+	}
+	return false
+}
+
+// queued is an encoded snapshot waiting to be written.
+type queued struct {
+	version uint64
+	body    []byte
+}
+
+// write saves q now, unless a newer snapshot was written already.
+func (c *Call) write(ctx context.Context, q *queued) error {
+	p := &c.persister
+	p.io.Lock()
+	defer p.io.Unlock()
+	if q.version <= p.written {
+		return nil
+	}
+	if err := c.app.store.Save(ctx, c.id, q.body); err != nil {
+		p.failed.Store(true)
+		return err
+	}
+	p.failed.Store(false)
+	p.written = q.version
+	return nil
 }
 
 // unpersist queues the deletion of the call's snapshot.
 func (c *Call) unpersist() { c.queuePersist(nil, true) }
 
-func (c *Call) queuePersist(s *snapshot, remove bool) {
+func (c *Call) queuePersist(q *queued, remove bool) {
 	p := &c.persister
 	p.mu.Lock()
-	p.pending, p.remove = s, remove
+	p.pending, p.remove = q, remove
 	start := !p.busy
 	p.busy = true
 	p.mu.Unlock()
@@ -106,9 +238,9 @@ func (c *Call) flush() {
 	p := &c.persister
 	for {
 		p.mu.Lock()
-		s, remove := p.pending, p.remove
+		q, remove := p.pending, p.remove
 		p.pending, p.remove = nil, false
-		if s == nil && !remove {
+		if q == nil && !remove {
 			p.busy = false
 			p.mu.Unlock()
 			return
@@ -119,15 +251,15 @@ func (c *Call) flush() {
 		if remove {
 			// Snapshot first, lease second: a snapshot without a lease
 			// looks like an orphan to the other instances.
+			p.io.Lock()
+			p.written = ^uint64(0) // nothing may be written after the deletion
 			err = c.app.store.Delete(ctx, c.id)
+			p.io.Unlock()
 			if own := c.app.own; own != nil && err == nil {
 				err = own.Release(ctx, c.id)
 			}
 		} else {
-			var b []byte
-			if b, err = json.Marshal(s); err == nil {
-				err = c.app.store.Save(ctx, c.id, b)
-			}
+			err = c.write(ctx, q)
 		}
 		cancel()
 		if err != nil {
@@ -223,7 +355,14 @@ func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 	c.phase = s.Phase
 	c.xferCount = s.XferCount
 	for _, ls := range s.Legs {
-		l := &leg{id: ls.ID, role: ls.Role, number: ls.Number, name: ls.Name, callback: ls.Callback, answered: ls.Answered, gone: ls.Gone}
+		l := &leg{id: ls.ID, role: ls.Role, number: ls.Number, name: ls.Name, callback: ls.Callback, answered: ls.Answered, gone: ls.Gone,
+			mustEnd: ls.MustEnd}
+		if ls.Pending {
+			l.pending = &pendingDial{bridge: c.bridge}
+			if s.Xfer != nil {
+				l.pending.caller = ari.ChannelID(s.Xfer.Transferor)
+			}
+		}
 		c.addLeg(l)
 	}
 	for _, id := range s.Ringbacks {
@@ -231,7 +370,14 @@ func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 	}
 	for _, id := range s.Holds {
 		c.holdBridges[id] = true
+		// Whether its music plays cannot be read: start it again (harmless
+		// when it plays).
+		c.sync.music[id] = true
 		a.claimBridge(c, id)
+	}
+	if s.LastXfer != nil {
+		x := *s.LastXfer
+		c.lastXfer = &x
 	}
 	for pb, ch := range s.HangAfter {
 		c.hangAfter[pb] = ari.ChannelID(ch)
@@ -258,37 +404,56 @@ func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 			for name, t := range s.Timers {
 				c.armTimer(name, t.Seq, time.Until(t.Deadline))
 			}
-			c.resync(ctx)
+			c.resumeDials(ctx)
+			if c.xfer != nil && c.xfer.State.Terminal() {
+				// The process stopped while the transfer's last step ran:
+				// finish it (the reconcile below carries out the rest).
+				x := *c.xfer
+				c.finish(ctx, transfer.Finish{Outcome: x.Outcome, Bridge: x.CallBridge, Parties: transfer.Parties(x)})
+			}
+			_ = c.reconcile(ctx)
 		})
 	}()
 	return nil
 }
 
-// resync compares the call's legs with Asterisk and feeds what was missed:
-// a leg that is gone left, a dialed leg that is up answered.
-func (c *Call) resync(ctx context.Context) {
-	for _, id := range append([]ari.ChannelID(nil), c.order...) {
+// resumeDials carries on the dials a restart interrupted: a leg that was
+// never created is created, one created but not dialed is dialed, and one
+// already dialed is simply watched.
+func (c *Call) resumeDials(ctx context.Context) {
+	for _, id := range c.order {
 		l := c.legs[id]
-		if l.gone {
+		if l.pending == nil || l.gone {
 			continue
 		}
+		ds, err := c.acct.cfg.DialString(l.number)
+		if err != nil {
+			l.pending = nil
+			c.onLeft(ctx, l, 0)
+			continue
+		}
+		l.pending.dialString = ds
 		ch, err := c.app.client.Channels.Get(ctx, id)
 		switch {
 		case errors.Is(err, ari.ErrNotFound):
-			c.onLeft(ctx, l, 0)
+			c.log.Info().Str(keyChannelID, string(id)).Msg("restore: creating a leg the restart interrupted")
+			if err := c.createLeg(ctx, l); err != nil {
+				c.log.Warn().Err(err).Str(keyChannelID, string(id)).Msg("restore: create leg")
+				c.onLeft(ctx, l, 0)
+			}
 		case err != nil:
-			c.log.Warn().Err(err).Str(keyChannelID, string(id)).Msg("resync: get channel")
-		case ch.State == "Up" && !l.answered && l.role != roleCaller:
-			c.onAnswered(ctx, l)
+			// Asterisk does not answer: try to place the call; its failure
+			// is reconciled later.
+			c.post(placeNow{leg: id})
+		case ch.State == "Down":
+			c.log.Info().Str(keyChannelID, string(id)).Msg("restore: dialing a leg the restart interrupted")
+			c.post(placeNow{leg: id})
+		default:
+			l.pending = nil // dialed already
 		}
-		if c.ended {
-			return
-		}
-	}
-	if c.xfer == nil {
-		c.settle(ctx)
 	}
 }
 
-// resync is an inbox message: check legs against Asterisk.
+// resync is an inbox message: reconcile with Asterisk (after a reconnect,
+// a restart, a takeover, or periodically).
 type resync struct{}

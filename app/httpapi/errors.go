@@ -17,8 +17,11 @@ type Error struct {
 	Reason  string
 	Field   string
 	Message string
-	// Call is the call's view for conflicts (what the action met).
+	// Call is the call's view for conflicts (what the action met) and for
+	// 503 answers (the state transferd converges to).
 	Call *CallInfo
+	// RetryAfter, in seconds, is sent as the Retry-After header when > 0.
+	RetryAfter int
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -134,6 +137,9 @@ func writeSuccess(w http.ResponseWriter, r *http.Request, status int, data any) 
 func writeError(w http.ResponseWriter, r *http.Request, e *Error) {
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="transferd"`)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	writeJSON(w, e.Status, envelope{
 		Status: "error", Error: strconv.Itoa(e.Status), Message: e.Message,
