@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/transferd/transferd/app/featurecode"
+	"github.com/transferd/transferd/app/httpapi"
 	"github.com/transferd/transferd/app/media"
 	"github.com/transferd/transferd/ari"
 )
@@ -43,9 +44,28 @@ type ARIConfig struct {
 	App      string     `yaml:"app"`      // Stasis application name, default transferd
 }
 
-// HTTPConfig is transferd's own HTTP server (API, metrics, health).
+// HTTPConfig is transferd's own HTTP server (API, metrics, health) and
+// its limits: what any client, authenticated or not, may hold of it.
 type HTTPConfig struct {
 	Listen string `yaml:"listen"` // host:port, default 127.0.0.1:8090; "" disables it
+	// ReadHeaderTimeout: time to send the request line and headers.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout: time to send the whole request, body included.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout: time to take an answer; on the event stream, each write.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout: a kept-alive connection is closed after this long idle.
+	IdleTimeout    time.Duration `yaml:"idle_timeout"`
+	MaxHeaderBytes int           `yaml:"max_header_bytes"`
+	// MaxConnections caps open connections; more wait in the backlog.
+	MaxConnections int `yaml:"max_connections"`
+}
+
+// Limits are the server limits of httpapi.
+func (h HTTPConfig) Limits() httpapi.ServerLimits {
+	return httpapi.ServerLimits{ReadHeaderTimeout: h.ReadHeaderTimeout, ReadTimeout: h.ReadTimeout,
+		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, MaxHeaderBytes: h.MaxHeaderBytes,
+		MaxConnections: h.MaxConnections}
 }
 
 // NATSConfig puts ARI on NATS (the ari-proxy protocol) and shares calls
@@ -134,8 +154,11 @@ type FallbackConfig struct {
 func DefaultConfig() Config {
 	fc := featurecode.Default()
 	return Config{
-		ARI:  ARIConfig{URL: "http://127.0.0.1:8088/ari", Username: "transferd", App: "transferd"},
-		HTTP: HTTPConfig{Listen: "127.0.0.1:8090"},
+		ARI: ARIConfig{URL: "http://127.0.0.1:8088/ari", Username: "transferd", App: "transferd"},
+		HTTP: HTTPConfig{Listen: "127.0.0.1:8090",
+			ReadHeaderTimeout: httpapi.DefaultServerLimits.ReadHeaderTimeout, ReadTimeout: httpapi.DefaultServerLimits.ReadTimeout,
+			WriteTimeout: httpapi.DefaultServerLimits.WriteTimeout, IdleTimeout: httpapi.DefaultServerLimits.IdleTimeout,
+			MaxHeaderBytes: httpapi.DefaultServerLimits.MaxHeaderBytes, MaxConnections: httpapi.DefaultServerLimits.MaxConnections},
 		Log:  LogConfig{Level: "info", Format: "json"},
 		NATS: NATSConfig{Listen: "127.0.0.1:4222", LeaseTTL: 6 * time.Second},
 		Defaults: AccountConfig{
@@ -298,6 +321,26 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 			bad("http.listen", "must be host:port, got %q", c.HTTP.Listen)
 		}
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout}, {"http.read_timeout", c.HTTP.ReadTimeout},
+		{"http.write_timeout", c.HTTP.WriteTimeout}, {"http.idle_timeout", c.HTTP.IdleTimeout},
+	} {
+		if d.v < 100*time.Millisecond || d.v > time.Hour {
+			bad(d.key, "must be between 100ms and 1h, got %s", d.v)
+		}
+	}
+	if c.HTTP.ReadTimeout < c.HTTP.ReadHeaderTimeout {
+		bad("http.read_timeout", "must be at least http.read_header_timeout (%s): it bounds the whole request, got %s", c.HTTP.ReadHeaderTimeout, c.HTTP.ReadTimeout)
+	}
+	if c.HTTP.MaxHeaderBytes < 4<<10 || c.HTTP.MaxHeaderBytes > 1<<20 {
+		bad("http.max_header_bytes", "must be between 4096 and 1048576, got %d", c.HTTP.MaxHeaderBytes)
+	}
+	if c.HTTP.MaxConnections < 1 || c.HTTP.MaxConnections > 100000 {
+		bad("http.max_connections", "must be between 1 and 100000, got %d", c.HTTP.MaxConnections)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -25,11 +25,12 @@ func NewHTTPHandler(a *App, cfg Config, m *Metrics, hub *httpapi.Hub, log zerolo
 		return nil, err
 	}
 	o := httpapi.Options{
-		Backend: apiBackend{a},
-		Tokens:  tokens,
-		Hub:     hub,
-		Log:     log.With().Str("component", "http").Logger(),
-		Health:  func() any { return map[string]any{"status": "ok", "live_calls": a.LiveCalls()} },
+		Backend:            apiBackend{a},
+		Tokens:             tokens,
+		Hub:                hub,
+		Log:                log.With().Str("component", "http").Logger(),
+		Health:             func() any { return map[string]any{"status": "ok", "live_calls": a.LiveCalls()} },
+		StreamWriteTimeout: cfg.HTTP.WriteTimeout,
 		MediaAllow: func(account string) []string {
 			return cfg.Accounts[account].MediaAllow
 		},

@@ -223,10 +223,12 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 
-	// A client that stops reading must not hold the handler forever.
-	const writeTimeout = 30 * time.Second
+	// The stream outlives the server's write timeout (net/http already
+	// lifts the read deadline once the request is read): each write gets
+	// its own deadline, so a stream lives as long as its client reads it,
+	// and a client that stops reading does not hold the handler forever.
 	send := func(chunk []byte) bool {
-		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		_ = rc.SetWriteDeadline(time.Now().Add(h.opts.StreamWriteTimeout))
 		if _, err := w.Write(chunk); err != nil {
 			return false
 		}

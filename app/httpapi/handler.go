@@ -36,6 +36,10 @@ type Options struct {
 	// what media beyond tone:<indication> and sound:<plain name> a request
 	// may name. nil: nothing beyond them.
 	MediaAllow func(account string) []string
+	// StreamWriteTimeout bounds each write of the event stream: a client
+	// that stops reading is cut after it (default 30s; the server's
+	// http.write_timeout).
+	StreamWriteTimeout time.Duration
 }
 
 // route is one endpoint. The mux dispatches on the path; the method is
@@ -59,6 +63,9 @@ func New(o Options) *Handler {
 	}
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 15 * time.Second
+	}
+	if o.StreamWriteTimeout <= 0 {
+		o.StreamWriteTimeout = DefaultServerLimits.WriteTimeout
 	}
 	h := &Handler{opts: o, mux: http.NewServeMux()}
 	h.routes = []route{
@@ -127,6 +134,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-ID", id)
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 	rec := &recorder{ResponseWriter: w}
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		bw := &bodyWatch{ReadCloser: r.Body}
+		r.Body = bw
+		rec.body = bw
+	}
 	h.mux.ServeHTTP(rec, r)
 	if rec.status == 0 {
 		rec.status = http.StatusOK
@@ -167,18 +179,26 @@ func validRequestID(s string) bool {
 type recorder struct {
 	http.ResponseWriter
 	status int
+	body   *bodyWatch // nil: the request has no body
 }
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
+		if r.body != nil && !r.body.eof.Load() {
+			// Answered before the body was read (see bodyWatch): close
+			// the connection, and read no more of it (net/http would
+			// still look for the end of a chunked body).
+			r.Header().Set("Connection", "close")
+			_ = http.NewResponseController(r.ResponseWriter).SetReadDeadline(time.Now())
+		}
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.WriteHeader(http.StatusOK)
 	}
 	return r.ResponseWriter.Write(b)
 }

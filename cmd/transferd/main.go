@@ -203,11 +203,16 @@ func run() int {
 
 	var srv *http.Server
 	if cfg.HTTP.Listen != "" {
-		srv = &http.Server{Addr: cfg.HTTP.Listen, Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+		ln, err := httpapi.Listen(cfg.HTTP.Listen, cfg.HTTP.MaxConnections)
+		if err != nil {
+			log.Error().Err(err).Str("listen", cfg.HTTP.Listen).Msg("http server")
+			return 1
+		}
+		srv = httpapi.NewServer(handler, cfg.HTTP.Limits())
 		// Event streams never end by themselves: end them on shutdown.
 		srv.RegisterOnShutdown(hub.Close)
 		go func() {
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error().Err(err).Str("listen", cfg.HTTP.Listen).Msg("http server")
 				stop()
 			}
