@@ -18,6 +18,7 @@ import (
 	"github.com/transferd/transferd/app"
 	"github.com/transferd/transferd/app/httpapi"
 	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/integration/faultproxy"
 )
 
 // The HTTP API on the real Asterisk: each test runs transferd with its
@@ -40,6 +41,24 @@ type apiScenario struct {
 // account other has otherToken.
 func newAPIScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)) *apiScenario {
 	t.Helper()
+	return startAPIScenario(t, tag, tweak, nil)
+}
+
+// newProxiedAPIScenario is newAPIScenario with a fault proxy between
+// transferd and ARI (see newProxiedScenario); the API itself is not behind
+// the proxy.
+func newProxiedAPIScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)) (*apiScenario, *faultproxy.Proxy) {
+	t.Helper()
+	p, err := faultproxy.NewForURL(sandbox.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return startAPIScenario(t, tag, tweak, p), p
+}
+
+func startAPIScenario(t *testing.T, tag string, tweak func(*app.AccountConfig), proxy *faultproxy.Proxy) *apiScenario {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	cfg := testConfig(tag)
 	a := cfg.Accounts[account]
@@ -53,7 +72,7 @@ func newAPIScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)) *a
 	cfg.Accounts[otherAccount] = other
 	hub := httpapi.NewHub(httpapi.HubOptions{})
 	s := &apiScenario{scenario: &scenario{t: t, ctx: ctx, tag: tag, cfg: cfg, hooks: app.EventHooks(hub),
-		logs: &guardedWriter{w: zerolog.NewTestWriter(t)}}, hub: hub}
+		logs: &guardedWriter{w: zerolog.NewTestWriter(t)}, proxy: proxy}, hub: hub}
 	// Cleanups run last-registered first, each even when an earlier one
 	// failed (see newScenario).
 	t.Cleanup(s.logs.close)
