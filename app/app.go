@@ -180,6 +180,9 @@ func (a *App) route(ctx context.Context, ev ari.Event) {
 		a.markARIDown()
 		return
 	case *ari.StasisStart:
+		if a.owner(e.Channel.ID) == nil && a.routeReplacement(e) {
+			return
+		}
 		if a.owner(e.Channel.ID) == nil && len(e.Args) > 0 && e.Args[0] == "dialed" {
 			// A leg this app dialed but no live call owns (a restart lost
 			// it between create and persist): reconcile decides.

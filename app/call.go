@@ -408,6 +408,14 @@ func (c *Call) handle(ctx context.Context, m any) {
 		if l := c.legs[m.leg]; l != nil && l.digitGen == m.gen && !l.gone {
 			c.onDigitResult(ctx, l, l.collector.Timeout())
 		}
+	case replaced:
+		c.onReplaced(ctx, m)
+	case legGone:
+		if l := c.legs[m.leg]; l != nil {
+			c.onLeft(ctx, l, 0)
+		}
+	case goneCheck:
+		c.onGoneCheck(ctx, m)
 	case command:
 		info, err := c.onCommand(ctx, m)
 		m.reply <- commandResult{info: info, err: err}
@@ -456,6 +464,8 @@ func (c *Call) onEvent(ctx context.Context, ev ari.Event) {
 		// hangup cause that says why (unallocated, busy, ...).
 		if l := c.legs[e.Channel.ID]; l != nil && (l.answered || l.role == roleCaller || l.role == roleCallee) {
 			c.onLeft(ctx, l, 0)
+		} else if l != nil && !l.gone {
+			c.onUnansweredStasisEnd(l)
 		}
 	case *ari.ChannelDestroyed:
 		if l := c.legs[e.Channel.ID]; l != nil {
@@ -649,7 +659,7 @@ func (c *Call) hangup(ctx context.Context, id ari.ChannelID, reason string) {
 	if errors.Is(err, ari.ErrNotFound) {
 		if l := c.legs[id]; l != nil && !l.gone {
 			// Asterisk no longer knows it, so no hangup event will come.
-			c.post(&ari.StasisEnd{EventBase: ari.EventBase{Type: "StasisEnd"}, Channel: ari.Channel{ID: id}})
+			c.post(legGone{leg: id})
 		}
 		return
 	}

@@ -308,3 +308,82 @@ func TestSIPAttendedTransferComplete(t *testing.T) {
 	}
 	s.ended(c, "carol")
 }
+
+// startSIPTransfer has Alice press *2<Carol># and waits for Carol's phone
+// to ring with Bob on hold hearing music.
+func (s *sipScenario) startSIPTransfer(a, b *SIPCall, call string) *SIPCall {
+	s.t.Helper()
+	a.Press("*2"+s.num(2)+"#", 80*time.Millisecond, 80*time.Millisecond)
+	c := s.incoming(s.carol)
+	s.transferState(ari.ChannelID(call), "CallingTarget")
+	s.music(b, "bob")
+	s.hears(b, "bob (on hold)")
+	return c
+}
+
+// SIP 2: takeback. Carol rings, Alice presses *1: Carol's phone stops
+// ringing (CANCEL) and Alice and Bob hear each other again.
+func TestSIPTakeback(t *testing.T) {
+	t.Parallel()
+	s := newSIPScenario(t, "sip02", nil)
+	a, b, call := s.call(s.alice, s.bob)
+	c := s.startSIPTransfer(a, b, call)
+	a.Press("*1", 80*time.Millisecond, 80*time.Millisecond)
+	s.ended(c, "carol (cancelled)")
+	s.outcomeOf(call, "cancelled")
+	s.hears(a, "alice", toneBob)
+	s.hears(b, "bob", toneAlice)
+	if err := a.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.ended(b, "bob")
+}
+
+// SIP 3: Carol is busy (486): Alice is back with Bob at once.
+func TestSIPTargetBusy(t *testing.T) {
+	t.Parallel()
+	s := newSIPScenario(t, "sip03", nil)
+	a, b, call := s.call(s.alice, s.bob)
+	c := s.startSIPTransfer(a, b, call)
+	if err := c.Reject(s.ctx, 486, "Busy Here"); err != nil {
+		t.Fatal(err)
+	}
+	s.outcomeOf(call, "failed:busy")
+	s.hears(a, "alice", toneBob)
+	s.hears(b, "bob", toneAlice)
+	if err := b.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.ended(a, "alice")
+}
+
+// SIP 4: call pickup. While Carol rings, Dave (same pickup group) picks her
+// call up with *8: Dave takes Carol's place in the transfer, talks with
+// Alice, and when Alice hangs up Bob and Dave are connected. Carol's phone
+// stops ringing; nobody is left alone.
+func TestSIPPickupOfTarget(t *testing.T) {
+	t.Parallel()
+	s := newSIPScenario(t, "sip04", nil)
+	a, b, call := s.call(s.alice, s.bob)
+	c := s.startSIPTransfer(a, b, call)
+	d, err := s.dave.Dial(s.ctx, "*8", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ended(c, "carol (picked up by dave)")
+	s.transferState(ari.ChannelID(call), "Consulting")
+	s.hears(a, "alice", toneDave)
+	s.hears(d, "dave", toneAlice)
+	s.hears(b, "bob (on hold)")
+
+	if err := a.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.outcomeOf(call, "completed")
+	s.hears(b, "bob", toneDave)
+	s.hears(d, "dave", toneBob)
+	if err := d.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.ended(b, "bob")
+}
