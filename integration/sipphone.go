@@ -82,6 +82,10 @@ type rtpPacket struct {
 	body   []byte
 }
 
+// sipgo's own log (a package-level logger) says nothing useful to a test;
+// set once, before any phone's goroutines read it.
+func init() { sip.SetDefaultLogger(slog.New(slog.NewTextHandler(io.Discard, nil))) }
+
 // NewSIPPhone starts phone number (an endpoint of the sandbox pool) sending
 // a tone of toneHz, and registers it.
 func NewSIPPhone(ctx context.Context, sb *Sandbox, number string, toneHz float64) (*SIPPhone, error) {
@@ -90,7 +94,6 @@ func NewSIPPhone(ctx context.Context, sb *Sandbox, number string, toneHz float64
 		return nil, err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sip.SetDefaultLogger(quiet)
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(number), sipgo.WithUserAgentHostname("127.0.0.1"))
 	if err != nil {
 		return nil, err
@@ -642,7 +645,14 @@ func (c *SIPCall) send() {
 	ssrc := make([]byte, 4)
 	_, _ = rand.Read(ssrc)
 	var seq uint16
-	var ts uint32
+	var base [4]byte
+	_, _ = rand.Read(base[:])
+	start := time.Now()
+	// clock is the RTP timestamp (8 kHz) of a moment of the call.
+	clock := func(t time.Time) uint32 {
+		return binary.BigEndian.Uint32(base[:]) + uint32(t.Sub(start)/time.Millisecond)*8
+	}
+	var evTS uint32
 	phase := 0.0
 	step := 2 * math.Pi * c.p.Tone / 8000
 	next := time.Now()
@@ -679,9 +689,10 @@ func (c *SIPCall) send() {
 		c.mu.Unlock()
 		for _, pk := range due {
 			if pk.marker {
-				ts += 160 // a new event gets a new timestamp
+				// A new event's timestamp is the RTP clock at its start.
+				evTS = clock(pk.at)
 			}
-			write(pk.marker, pk.pt, ts, pk.body)
+			write(pk.marker, pk.pt, evTS, pk.body)
 		}
 		now := time.Now()
 		if !busy && !now.Before(next) {
@@ -691,8 +702,7 @@ func (c *SIPCall) send() {
 				phase += step
 			}
 			phase = math.Mod(phase, 2*math.Pi)
-			ts += 160
-			write(false, 0, ts, body)
+			write(false, 0, clock(next), body)
 			next = next.Add(20 * time.Millisecond)
 			if now.Sub(next) > 200*time.Millisecond {
 				next = now
