@@ -62,6 +62,7 @@ type App struct {
 	// storeOnARI: snapshots are kept in Asterisk (GlobalStore), so they
 	// cannot be written while ARI is unreachable.
 	storeOnARI bool
+	ready      readyChecks // AddReadyCheck (ready.go)
 }
 
 // account is an account's configuration with its feature-code matcher.

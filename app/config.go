@@ -30,6 +30,11 @@ type Config struct {
 	HTTP HTTPConfig `yaml:"http"`
 	Log  LogConfig  `yaml:"log"`
 	NATS NATSConfig `yaml:"nats"`
+	// DrainTimeout bounds a SIGTERM drain: live calls may finish for this
+	// long, then transferd exits (behind NATS, handing them to the other
+	// instances; alone, leaving them bridged in Asterisk for the next
+	// start). Default 30s.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
 	// Defaults apply to every account; an account's own keys override them.
 	Defaults AccountConfig `yaml:"defaults"`
 	// Accounts by name: the <account> argument of the Stasis() line.
@@ -159,8 +164,9 @@ func DefaultConfig() Config {
 			ReadHeaderTimeout: httpapi.DefaultServerLimits.ReadHeaderTimeout, ReadTimeout: httpapi.DefaultServerLimits.ReadTimeout,
 			WriteTimeout: httpapi.DefaultServerLimits.WriteTimeout, IdleTimeout: httpapi.DefaultServerLimits.IdleTimeout,
 			MaxHeaderBytes: httpapi.DefaultServerLimits.MaxHeaderBytes, MaxConnections: httpapi.DefaultServerLimits.MaxConnections},
-		Log:  LogConfig{Level: "info", Format: "json"},
-		NATS: NATSConfig{Listen: "127.0.0.1:4222", LeaseTTL: 6 * time.Second},
+		Log:          LogConfig{Level: "info", Format: "json"},
+		NATS:         NATSConfig{Listen: "127.0.0.1:4222", LeaseTTL: 6 * time.Second},
+		DrainTimeout: 30 * time.Second,
 		Defaults: AccountConfig{
 			DialTemplate: "PJSIP/{number}",
 			DialTimeout:  60 * time.Second,
@@ -205,10 +211,11 @@ func ParseConfig(b []byte, base Config) (Config, error) {
 		HTTP     *HTTPConfig          `yaml:"http"`
 		Log      *LogConfig           `yaml:"log"`
 		NATS     *NATSConfig          `yaml:"nats"`
+		Drain    *time.Duration       `yaml:"drain_timeout"`
 		Defaults yaml.Node            `yaml:"defaults"`
 		Accounts map[string]yaml.Node `yaml:"accounts"`
 	}
-	top.ARI, top.HTTP, top.Log, top.NATS = &base.ARI, &base.HTTP, &base.Log, &base.NATS
+	top.ARI, top.HTTP, top.Log, top.NATS, top.Drain = &base.ARI, &base.HTTP, &base.Log, &base.NATS, &base.DrainTimeout
 	if err := strictDecode(b, &top); err != nil {
 		return base, fmt.Errorf("config: %w", err)
 	}
@@ -361,6 +368,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.NATS.Listen); err != nil {
 			bad("nats.listen", "must be host:port, got %q", c.NATS.Listen)
 		}
+	}
+	if c.DrainTimeout < 0 || c.DrainTimeout > 24*time.Hour {
+		bad("drain_timeout", "must be between 0s and 24h, got %s", c.DrainTimeout)
 	}
 	if c.NATS.LeaseTTL < time.Second {
 		bad("nats.lease_ttl", "must be at least 1s, got %s", c.NATS.LeaseTTL)

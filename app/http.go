@@ -30,6 +30,7 @@ func NewHTTPHandler(a *App, cfg Config, m *Metrics, hub *httpapi.Hub, log zerolo
 		Hub:                hub,
 		Log:                log.With().Str("component", "http").Logger(),
 		Health:             func() any { return map[string]any{"status": "ok", "live_calls": a.LiveCalls()} },
+		Ready:              a.Ready,
 		StreamWriteTimeout: cfg.HTTP.WriteTimeout,
 		MediaAllow: func(account string) []string {
 			return cfg.Accounts[account].MediaAllow

@@ -59,6 +59,7 @@ type Client struct {
 	connected     chan struct{} // closed the first time the stream is up
 	connectedOnce sync.Once
 	stats         counters
+	link          linkState
 
 	// Reconnect bookkeeping, touched only by the active Run (c.running
 	// serialises Runs and orders their memory accesses), kept on the

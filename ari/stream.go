@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -65,6 +66,41 @@ func (c *Client) Stats() Stats {
 	}
 }
 
+// Link is the event stream's state, for readiness checks.
+type Link struct {
+	Connected bool
+	// Since is when the stream last came up or went down (zero: Run has
+	// not tried yet).
+	Since time.Time
+	// Err is why the stream is down: the last dial or read error (nil while
+	// it is up, or before the first dial). errors.Is(Err, ErrUnauthorized)
+	// means a wrong ARI user or password.
+	Err error
+}
+
+// Link returns the event stream's state now.
+func (c *Client) Link() Link { return c.link.get() }
+
+type linkState struct {
+	mu sync.Mutex
+	l  Link
+}
+
+func (s *linkState) set(up bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.l.Connected != up || s.l.Since.IsZero() {
+		s.l.Since = time.Now()
+	}
+	s.l.Connected, s.l.Err = up, err
+}
+
+func (s *linkState) get() Link {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.l
+}
+
 // Connected returns a channel that is closed the first time the event
 // stream is up, so a caller can wait before originating: Asterisk only
 // accepts app=… for an application that has a websocket.
@@ -105,7 +141,13 @@ func (c *Client) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			c.log.Warn().Err(err).Int("attempt", attempts).Strs("apps", c.apps).Msg("ari event stream dial failed")
+			c.link.set(false, err)
+			if errors.Is(err, ErrUnauthorized) {
+				c.log.Error().Err(err).Int("attempt", attempts).
+					Msg("ARI refused the credentials (401 Unauthorized): check ari.username and ari.password (or TRANSFERD_ARI_PASSWORD) against the user in Asterisk's ari.conf")
+			} else {
+				c.log.Warn().Err(err).Int("attempt", attempts).Strs("apps", c.apps).Msg("ari event stream dial failed")
+			}
 			if err := sleep(ctx, c.backoff.delay(step)); err != nil {
 				return err
 			}
@@ -115,6 +157,7 @@ func (c *Client) Run(ctx context.Context) error {
 
 		upAt := time.Now()
 		c.up.Store(true)
+		c.link.set(true, nil)
 		c.connectedOnce.Do(func() { close(c.connected) })
 		if c.wasUp {
 			c.stats.reconnects.Add(1)
@@ -122,12 +165,13 @@ func (c *Client) Run(ctx context.Context) error {
 			c.log.Info().Dur("down", down).Int("attempts", attempts).Msg("ari event stream reconnected")
 			c.dispatch(&Reconnected{EventBase: synthetic(TypeReconnected, upAt), Down: down, Attempts: attempts})
 		} else {
-			c.log.Debug().Int("attempts", attempts).Msg("ari event stream connected")
+			c.log.Info().Int("attempts", attempts).Strs("apps", c.apps).Msg("ari event stream connected")
 		}
 		c.wasUp = true
 
 		err = c.read(ctx, stream)
 		c.up.Store(false)
+		c.link.set(false, err)
 		c.downAt = time.Now()
 		if cerr := stream.Close(); cerr != nil {
 			c.log.Debug().Err(cerr).Msg("ari event stream close")

@@ -28,7 +28,9 @@ func (t *HTTPTransport) Events(ctx context.Context, apps []string) (EventStream,
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			// The usual misconfigurations (401 bad password, 404 no
 			// res_ari) are clearer as a status than as a handshake error.
-			return nil, fmt.Errorf("dial events: %d %s: %w", resp.StatusCode, http.StatusText(resp.StatusCode), err)
+			// As an *Error, so errors.Is(err, ErrUnauthorized) works.
+			return nil, fmt.Errorf("dial events: %w (%v)", &Error{Method: http.MethodGet, Path: "/events",
+				Status: resp.StatusCode, Message: http.StatusText(resp.StatusCode)}, err)
 		}
 		return nil, fmt.Errorf("dial events: %w", err)
 	}

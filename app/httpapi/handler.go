@@ -22,8 +22,13 @@ type Options struct {
 	// Hub feeds the event stream; nil: GET .../events answers 503.
 	Hub *Hub
 	Log zerolog.Logger
-	// Health is the body of GET /healthz; nil: {"status":"ok"}.
+	// Health is the body of GET /healthz (liveness: the process answers);
+	// nil: {"status":"ok"}.
 	Health func() any
+	// Ready answers GET /readyz: nil when this instance can take calls,
+	// else every reason why not (503 with the reasons in the body). nil:
+	// always ready.
+	Ready func(ctx context.Context) error
 	// Metrics serves GET /metrics; nil: no /metrics route.
 	Metrics http.Handler
 	// CommandTimeout bounds how long an action waits for the call to take
@@ -70,6 +75,7 @@ func New(o Options) *Handler {
 	h := &Handler{opts: o, mux: http.NewServeMux()}
 	h.routes = []route{
 		{"GET", "/healthz", h.health},
+		{"GET", "/readyz", h.readiness},
 		{"GET", "/v2/openapi", serveOpenAPI},
 		{"GET", "/v2/accounts/{account_id}/channels", h.authed(h.listCalls)},
 		{"GET", "/v2/accounts/{account_id}/channels/{call_id}", h.authed(h.getCall)},
@@ -147,7 +153,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rec.status >= 500:
 		ev = h.opts.Log.Error()
-	case r.URL.Path == "/healthz" || r.URL.Path == "/metrics":
+	case r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics":
 		ev = h.opts.Log.Debug()
 	}
 	ev.Str("request_id", id).Str("method", r.Method).Str("path", r.URL.Path).Str("route", r.Pattern).
@@ -222,6 +228,29 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 		body = h.opts.Health()
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// readiness serves GET /readyz: 200 {"status":"ready"}, or 503
+// {"status":"not ready","reasons":[...]} naming every unmet condition.
+func (h *Handler) readiness(w http.ResponseWriter, r *http.Request) {
+	var err error
+	if h.opts.Ready != nil {
+		err = h.opts.Ready(r.Context())
+	}
+	if err == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+		return
+	}
+	reasons := []string{}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			reasons = append(reasons, e.Error())
+		}
+	} else {
+		reasons = append(reasons, err.Error())
+	}
+	w.Header().Set("Retry-After", "1")
+	writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reasons": reasons})
 }
 
 func (h *Handler) listCalls(w http.ResponseWriter, r *http.Request) {

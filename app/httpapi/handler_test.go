@@ -402,6 +402,26 @@ func TestRequestID(t *testing.T) {
 	}
 }
 
+// TestReadiness: /readyz is 200 when Ready says so, else 503 with every
+// reason; /healthz stays 200 either way.
+func TestReadiness(t *testing.T) {
+	var problem error
+	e := newEnv(t, func(o *Options) { o.Ready = func(context.Context) error { return problem } })
+	r := e.do(req{method: "GET", path: "/readyz"})
+	if r.status != 200 || strings.TrimSpace(string(r.body)) != `{"status":"ready"}` {
+		t.Fatalf("ready: %d %s", r.status, r.body)
+	}
+	problem = errors.Join(errors.New("ARI: not connected yet"), errors.New("draining: no new calls"))
+	r = e.do(req{method: "GET", path: "/readyz"})
+	if r.status != 503 || r.header.Get("Retry-After") == "" ||
+		strings.TrimSpace(string(r.body)) != `{"reasons":["ARI: not connected yet","draining: no new calls"],"status":"not ready"}` {
+		t.Fatalf("not ready: %d %v %s", r.status, r.header, r.body)
+	}
+	if r := e.do(req{method: "GET", path: "/healthz"}); r.status != 200 {
+		t.Fatalf("healthz while not ready: %d", r.status)
+	}
+}
+
 func TestHealthAndMetrics(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.Health = func() any { return map[string]any{"status": "ok", "live_calls": 3} } })
 	r := e.do(req{method: "GET", path: "/healthz"})

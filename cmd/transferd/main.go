@@ -3,8 +3,10 @@
 // Stasis application and serves its HTTP API.
 //
 // SIGTERM drains (no new calls; live calls carry on to their end, then the
-// process exits); SIGINT stops at once, leaving calls in Stasis for the next
-// start to find again.
+// process exits; after drain_timeout it exits anyway, handing the calls to
+// the other instances behind NATS, or leaving them bridged in Asterisk for
+// the next start); SIGINT stops at once, leaving calls in Stasis for the
+// next start to find again.
 package main
 
 import (
@@ -155,6 +157,7 @@ func run() int {
 		application.SetStore(ns.cluster)
 		application.SetOwnership(ns.cluster)
 		application.SetDialogs(dialogs{ns.transport})
+		application.AddReadyCheck(ns.ready)
 		// Events published while NATS was away are lost: every call checks
 		// its legs against Asterisk once NATS is back.
 		resync := func() { application.ResyncSoon() }
@@ -182,7 +185,7 @@ func run() int {
 			go func() {
 				tick := time.NewTicker(200 * time.Millisecond)
 				defer tick.Stop()
-				deadline := time.After(drainHandoff)
+				deadline := time.After(cfg.DrainTimeout)
 				for application.LiveCalls() > 0 {
 					select {
 					case <-tick.C:
@@ -191,9 +194,14 @@ func run() int {
 							// Other instances take the rest over.
 							n := application.Handoff(context.Background())
 							log.Info().Int("calls", n).Msg("drain: calls handed to the other instances")
-							stop()
-							return
+						} else {
+							// Alone: the calls stay bridged in Asterisk,
+							// in Stasis, and the next start carries them on.
+							log.Warn().Int("live_calls", application.LiveCalls()).Dur("drain_timeout", cfg.DrainTimeout).
+								Msg("drain timeout: exiting; the live calls stay bridged in Asterisk and are recovered on the next start")
 						}
+						stop()
+						return
 					}
 				}
 				stop()
@@ -246,11 +254,6 @@ func loadConfig(path string) (app.Config, error) {
 	cfg.ApplyEnv(os.Getenv)
 	return cfg, nil
 }
-
-// drainHandoff is how long a draining instance behind NATS lets its calls
-// finish before handing the rest to the other instances. Alone, it waits
-// for every call to end (SIGINT stops at once).
-const drainHandoff = 30 * time.Second
 
 func newLogger(c app.LogConfig) zerolog.Logger {
 	level, err := zerolog.ParseLevel(c.Level)

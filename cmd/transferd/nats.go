@@ -101,6 +101,18 @@ func setupNATS(ctx context.Context, cfg app.Config, log zerolog.Logger) (*natsSe
 	return n, nil
 }
 
+// ready is the readiness condition of NATS mode: connected, and both
+// key-value buckets answer.
+func (n *natsSetup) ready(ctx context.Context) error {
+	if !n.conn.IsConnected() {
+		return fmt.Errorf("NATS: not connected (%s)", n.conn.Status())
+	}
+	if err := n.cluster.Ping(ctx); err != nil {
+		return fmt.Errorf("NATS: %w", err)
+	}
+	return nil
+}
+
 func (n *natsSetup) close() {
 	_ = n.transport.Close()
 	n.conn.Close()
