@@ -231,6 +231,7 @@ func (c *Call) begin(ctx context.Context, s callStart) {
 		callback: s.callback, collector: c.acct.matcher.NewCollector()}
 	c.started = creationTime(s.caller.CreationTime)
 	c.addLeg(caller)
+	c.takeReferHandling(ctx, s.caller)
 	c.phase = phaseDialing
 	c.log.Info().Str("destination", s.dest).Str("caller_number", caller.number).Str("node", c.node).Msg("call started")
 	if _, err := c.app.client.Bridges.Create(ctx, ari.BridgeParams{ID: c.bridge, Type: "mixing,dtmf_events", Name: "transferd " + c.id}); err != nil {
@@ -288,6 +289,7 @@ func (c *Call) createLeg(ctx context.Context, l *leg) error {
 	for k, v := range c.acct.cfg.Variables {
 		vars[k] = v
 	}
+	c.referVariables(ds, vars)
 	p := ari.CreateParams{Endpoint: ds, App: c.app.cfg.ARI.App, AppArgs: "dialed," + c.id, ChannelID: l.id, Variables: vars}
 	if strings.HasPrefix(ds, "Local/") {
 		p.OtherChannelID = l.id + "-2"
@@ -416,6 +418,10 @@ func (c *Call) handle(ctx context.Context, m any) {
 		}
 	case goneCheck:
 		c.onGoneCheck(ctx, m)
+	case handOver:
+		c.onHandOver(ctx, m)
+	case adopt:
+		c.onAdopt(ctx, m)
 	case command:
 		info, err := c.onCommand(ctx, m)
 		m.reply <- commandResult{info: info, err: err}
@@ -471,6 +477,8 @@ func (c *Call) onEvent(ctx context.Context, ev ari.Event) {
 		if l := c.legs[e.Channel.ID]; l != nil {
 			c.onLeft(ctx, l, e.Cause)
 		}
+	case *ari.ChannelTransfer:
+		c.onChannelTransfer(ctx, e)
 	case *ari.ChannelDtmfReceived:
 		if l := c.legs[e.Channel.ID]; l != nil {
 			c.onDigit(ctx, l, e.Digit)

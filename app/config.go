@@ -110,6 +110,12 @@ type AccountConfig struct {
 	AvailabilityDevice string `yaml:"availability_device"`
 	// Variables are set on every leg transferd dials for this account.
 	Variables map[string]string `yaml:"variables"`
+	// ReferHandling says who handles a SIP phone's own Transfer key (REFER):
+	// "ari-only" (default): transferd, which sets PJSIP_TRANSFER_HANDLING
+	// on every PJSIP leg of the account's calls; "core": Asterisk, as the
+	// dialplan or endpoint left it (transferd follows the replacement
+	// channels). See app/refer.go.
+	ReferHandling string `yaml:"refer_handling"`
 	// Tokens are API tokens for this account, each "sha256:<hex>" (preferred)
 	// or plain text.
 	Tokens []ari.Secret `yaml:"tokens"`
@@ -168,8 +174,9 @@ func DefaultConfig() Config {
 		NATS:         NATSConfig{Listen: "127.0.0.1:4222", LeaseTTL: 6 * time.Second},
 		DrainTimeout: 30 * time.Second,
 		Defaults: AccountConfig{
-			DialTemplate: "PJSIP/{number}",
-			DialTimeout:  60 * time.Second,
+			DialTemplate:  "PJSIP/{number}",
+			DialTimeout:   60 * time.Second,
+			ReferHandling: ReferARIOnly,
 			Metaflows: MetaflowConfig{
 				BindingKey:   fc.BindingKey,
 				DigitTimeout: 3 * time.Second,
@@ -399,6 +406,9 @@ func (a AccountConfig) validate(prefix string) []error {
 	}
 	if a.DialTimeout <= 0 {
 		bad("dial_timeout", "must be > 0, got %s", a.DialTimeout)
+	}
+	if a.ReferHandling != ReferARIOnly && a.ReferHandling != ReferCore {
+		bad("refer_handling", "must be %s or %s, got %q", ReferARIOnly, ReferCore, a.ReferHandling)
 	}
 	if a.AvailabilityDevice != "" && !strings.Contains(a.AvailabilityDevice, "{number}") {
 		bad("availability_device", "must contain {number}, got %q", a.AvailabilityDevice)

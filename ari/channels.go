@@ -117,6 +117,25 @@ func (s *Channels) simple(ctx context.Context, method, tmpl string, id ChannelID
 	return s.c.do(ctx, call{method: method, tmpl: tmpl, args: []string{string(id)}}, nil)
 }
 
+// Transfer progress states for TransferProgress: what a phone that sent a
+// REFER is told (a NOTIFY with a sipfrag) when the application, not
+// Asterisk, handles transfers (PJSIP_TRANSFER_HANDLING(ari-only)).
+const (
+	TransferProgressing = "channel_progress"    // 100 Trying: hold on
+	TransferAnswered    = "channel_answered"    // 200 OK: done
+	TransferUnavailable = "channel_unavailable" // 503: the target cannot be reached
+	TransferDeclined    = "channel_declined"    // 603: refused
+)
+
+// TransferProgress tells the channel that sent a REFER how its transfer
+// goes (Asterisk 22.3+).
+func (s *Channels) TransferProgress(ctx context.Context, id ChannelID, state string) error {
+	q := params{}
+	q.str("states", state)
+	return s.c.do(ctx, call{method: http.MethodPost, tmpl: "/channels/{channelId}/transfer_progress",
+		args: []string{string(id)}, query: q.values()}, nil)
+}
+
 // Answer answers the channel.
 func (s *Channels) Answer(ctx context.Context, id ChannelID) error {
 	return s.simple(ctx, http.MethodPost, "/channels/{channelId}/answer", id)

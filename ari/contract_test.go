@@ -55,6 +55,9 @@ var contractCases = []contractCase{
 	{"Channels.Ring", func(ctx context.Context, c *Client) error { return c.Channels.Ring(ctx, "x-1") }},
 	{"Channels.RingStop", func(ctx context.Context, c *Client) error { return c.Channels.RingStop(ctx, "x-1") }},
 	{"Channels.Progress", func(ctx context.Context, c *Client) error { return c.Channels.Progress(ctx, "x-1") }},
+	{"Channels.TransferProgress", func(ctx context.Context, c *Client) error {
+		return c.Channels.TransferProgress(ctx, "x-1", TransferAnswered)
+	}},
 	{"Channels.SendDTMF", func(ctx context.Context, c *Client) error {
 		return c.Channels.SendDTMF(ctx, "x-1", DTMFParams{DTMF: "12#", Before: 1, Between: 100, Duration: 120, After: 1})
 	}},

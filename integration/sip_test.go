@@ -387,3 +387,72 @@ func TestSIPPickupOfTarget(t *testing.T) {
 	}
 	s.ended(b, "bob")
 }
+
+// refer sends a REFER and checks Asterisk accepted it (202).
+func (s *sipScenario) refer(send func() (int, error)) {
+	s.t.Helper()
+	code, err := send()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if code != 202 {
+		s.t.Fatalf("REFER answered %d, want 202 Accepted", code)
+	}
+}
+
+func (s *sipScenario) notified(c *SIPCall, who, sipfrag string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	if err := c.WaitNotify(ctx, sipfrag); err != nil {
+		s.t.Fatalf("%s: %v", who, err)
+	}
+}
+
+// SIP 5: the phone's own Transfer key, blind. Alice's phone REFERs Bob to
+// Carol: transferd blind-transfers Bob (Alice is told 200 and released),
+// Carol rings, answers, and Bob and Carol hear each other.
+func TestSIPBlindRefer(t *testing.T) {
+	t.Parallel()
+	s := newSIPScenario(t, "sip05", nil)
+	a, b, call := s.call(s.alice, s.bob)
+	s.refer(func() (int, error) { return a.Refer(s.ctx, s.num(2)) })
+	s.notified(a, "alice", "200 OK")
+	s.ended(a, "alice (transferred away)")
+	c := s.incoming(s.carol)
+	s.hears(b, "bob (waiting for carol)")
+	if err := c.Answer(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.outcomeOf(call, "partial-completed")
+	s.hears(b, "bob", toneCarol)
+	s.hears(c, "carol", toneBob)
+	if err := c.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.ended(b, "bob")
+}
+
+// SIP 6: the phone's own Transfer key, attended. Alice talks to Bob, calls
+// Carol on a second line (both calls through transferd), then presses
+// Transfer: her phone REFERs Bob's call with Replaces of Carol's. Bob and
+// Carol are bridged and hear each other, both of Alice's calls end, her
+// phone is told 200, and the first call counts a completed transfer.
+func TestSIPAttendedRefer(t *testing.T) {
+	t.Parallel()
+	s := newSIPScenario(t, "sip06", nil)
+	a1, b, call := s.call(s.alice, s.bob)
+	a2, c, _ := s.call(s.alice, s.carol)
+	s.hears(a2, "alice (second line)", toneCarol)
+	s.refer(func() (int, error) { return a1.ReferReplace(s.ctx, a2) })
+	s.notified(a1, "alice", "200 OK")
+	s.ended(a1, "alice's call with bob")
+	s.ended(a2, "alice's call with carol")
+	s.hears(b, "bob", toneCarol)
+	s.hears(c, "carol", toneBob)
+	s.outcomeOf(call, "completed")
+	if err := b.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.ended(c, "carol")
+}

@@ -311,7 +311,7 @@ func (p *SIPPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 // and records the identity it carries (a connected-line update).
 func (p *SIPPhone) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	c := p.call(req.CallID().Value())
-	if c == nil {
+	if c == nil || c.isEnded() {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call Does Not Exist", nil))
 		return
 	}
@@ -438,14 +438,22 @@ func (c *SIPCall) WaitEnded(ctx context.Context) error {
 	}
 }
 
+func (c *SIPCall) isEnded() bool {
+	select {
+	case <-c.ended:
+		return true
+	default:
+		return false
+	}
+}
+
 func (c *SIPCall) end() {
 	c.endOnce.Do(func() {
 		close(c.ended)
 		close(c.stop)
+		// The call stays known: a NOTIFY may overtake the BYE that ended
+		// it (each request is handled on its own goroutine).
 		_ = c.rtp.Close()
-		c.p.mu.Lock()
-		delete(c.p.calls, c.CallID)
-		c.p.mu.Unlock()
 		c.mu.Lock()
 		c.signal()
 		c.mu.Unlock()
