@@ -160,8 +160,8 @@ accounts:
 	return x
 }
 
-// start runs transferd and waits until its HTTP server answers and its
-// ARI event stream is up (its log says so at debug level).
+// start runs transferd and waits until it is ready (/readyz: its ARI
+// event stream is up and ARI answers).
 func (x *sweepTransferd) start(ctx context.Context) (*proc, error) {
 	t := x.r.t
 	p := &proc{log: filepath.Join(t.TempDir(), fmt.Sprintf("%s-%d.log", x.app, len(x.procs)+1)), done: make(chan struct{})}
@@ -186,9 +186,9 @@ func (x *sweepTransferd) start(ctx context.Context) (*proc, error) {
 			return nil, fmt.Errorf("transferd exited at start:\n%s", lastLines(b, 20))
 		default:
 		}
-		if resp, err := http.Get("http://" + x.listen + "/healthz"); err == nil {
+		if resp, err := http.Get("http://" + x.listen + "/readyz"); err == nil {
 			resp.Body.Close()
-			if b, _ := os.ReadFile(p.log); strings.Contains(string(b), "ari event stream connected") {
+			if resp.StatusCode == http.StatusOK {
 				return p, nil
 			}
 		}
