@@ -17,6 +17,12 @@ unit:
 integration: asterisk phones
 	$(GO) test -race -count=1 -timeout 15m $(GOTEST_FLAGS) ./integration/...
 
+## sweep: the full kill -9 sweeps (every millisecond from 0 to 40 ms after
+## the final digit of a transfer code, and of the complete code: 41 offsets
+## each, about 3 minutes); `make test` runs them every 4 ms (11 offsets).
+sweep: asterisk
+	TRANSFERD_SWEEP=full $(GO) test -race -count=1 -timeout 20m -run 'TestKillSweep' -v $(GOTEST_FLAGS) ./integration/
+
 ## asterisk: build the Debian sid chroot with Asterisk 22 when missing.
 asterisk:
 	@./integration/scripts/asterisk-root.sh
