@@ -32,8 +32,10 @@ asterisk:
 phones:
 	@./integration/scripts/sip-phones.sh
 
+## build: bin/transferd, stamped with the commit it is built from
+## (transferd --version).
 build:
-	$(GO) build -o bin/transferd ./cmd/transferd
+	$(GO) build -buildvcs=auto -o bin/transferd ./cmd/transferd
 
 ## run: start the sandbox Asterisk (ARI on 127.0.0.1:8088) and transferd against it.
 run: asterisk build

@@ -1,14 +1,13 @@
 package app
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -39,6 +38,10 @@ type Config struct {
 	Defaults AccountConfig `yaml:"defaults"`
 	// Accounts by name: the <account> argument of the Stasis() line.
 	Accounts map[string]AccountConfig `yaml:"accounts"`
+
+	// lines: where the file set each key path (ParseConfig), for
+	// Validate's messages.
+	lines sourceLines
 }
 
 // ARIConfig says how to reach Asterisk.
@@ -209,10 +212,30 @@ func LoadConfig(path string) (Config, error) {
 	return ParseConfig(b, cfg)
 }
 
-// ParseConfig decodes YAML over base.
+// ParseConfig decodes YAML over base. A file that is not YAML is an
+// error on its own; otherwise every unknown key and every value of the
+// wrong type is reported, as *FileProblems naming the key path and line,
+// and the configuration returned holds everything else the file sets (so
+// Validate can report its problems too).
 func ParseConfig(b []byte, base Config) (Config, error) {
-	// Two passes: the top level with accounts kept raw, then each account
-	// decoded over a copy of the (possibly overridden) defaults.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return base, fmt.Errorf("config: %w", err)
+	}
+	if len(doc.Content) == 0 {
+		return base, nil // an empty file: everything stays at its default
+	}
+	root := doc.Content[0]
+	lines := sourceLines{}
+	var probs []error
+	checkNode(root, reflect.TypeOf(Config{}), "", lines, &probs)
+	if len(probs) > 0 && root.Kind != yaml.MappingNode {
+		return base, asFileProblems(probs)
+	}
+
+	// Accounts start from the defaults as the file (anywhere in it) sets
+	// them. Values of the wrong type were reported above; yaml.v3 leaves
+	// them at what they were and decodes the rest.
 	var top struct {
 		ARI      *ARIConfig           `yaml:"ari"`
 		HTTP     *HTTPConfig          `yaml:"http"`
@@ -223,42 +246,27 @@ func ParseConfig(b []byte, base Config) (Config, error) {
 		Accounts map[string]yaml.Node `yaml:"accounts"`
 	}
 	top.ARI, top.HTTP, top.Log, top.NATS, top.Drain = &base.ARI, &base.HTTP, &base.Log, &base.NATS, &base.DrainTimeout
-	if err := strictDecode(b, &top); err != nil {
-		return base, fmt.Errorf("config: %w", err)
-	}
+	decodeErr := root.Decode(&top)
 	if !top.Defaults.IsZero() {
-		if err := decodeNode(&top.Defaults, &base.Defaults); err != nil {
-			return base, fmt.Errorf("config: defaults: %w", err)
+		if err := top.Defaults.Decode(&base.Defaults); err != nil && decodeErr == nil {
+			decodeErr = err
 		}
 	}
 	base.Accounts = map[string]AccountConfig{}
 	for name, node := range top.Accounts {
 		acct := cloneAccount(base.Defaults)
-		if err := decodeNode(&node, &acct); err != nil {
-			return base, fmt.Errorf("config: accounts.%s: %w", name, err)
+		if err := node.Decode(&acct); err != nil && decodeErr == nil {
+			decodeErr = err
 		}
 		base.Accounts[name] = acct
 	}
-	return base, nil
-}
-
-func strictDecode(b []byte, v any) error {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	// An empty document is not an error: everything stays at its default.
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return err
+	if decodeErr != nil && len(probs) == 0 {
+		// The check above missed something yaml.v3 refused: report it as
+		// yaml.v3 says it rather than lose it.
+		probs = append(probs, fmt.Errorf("config: %w", decodeErr))
 	}
-	return nil
-}
-
-func decodeNode(n *yaml.Node, v any) error {
-	// yaml.Node.Decode has no KnownFields switch: re-encode and decode strictly.
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	return strictDecode(b, v)
+	base.lines = lines
+	return base, asFileProblems(probs)
 }
 
 // cloneAccount copies maps so accounts never share (and mutate) the
@@ -298,29 +306,31 @@ func cloneActions(m map[string]featurecode.Action) map[string]featurecode.Action
 
 // ApplyEnv overrides the configuration from TRANSFERD_* variables.
 func (c *Config) ApplyEnv(getenv func(string) string) {
-	set := func(dst *string, key string) {
-		if v := getenv(key); v != "" {
+	set := func(dst *string, env, key string) {
+		if v := getenv(env); v != "" {
 			*dst = v
+			c.ForgetLine(key)
 		}
 	}
-	set(&c.ARI.URL, "TRANSFERD_ARI_URL")
-	set(&c.ARI.Username, "TRANSFERD_ARI_USERNAME")
+	set(&c.ARI.URL, "TRANSFERD_ARI_URL", "ari.url")
+	set(&c.ARI.Username, "TRANSFERD_ARI_USERNAME", "ari.username")
 	if v := getenv("TRANSFERD_ARI_PASSWORD"); v != "" {
 		c.ARI.Password = ari.Secret(v)
 	}
-	set(&c.ARI.App, "TRANSFERD_ARI_APP")
-	set(&c.HTTP.Listen, "TRANSFERD_HTTP_LISTEN")
-	set(&c.Log.Level, "TRANSFERD_LOG_LEVEL")
-	set(&c.Log.Format, "TRANSFERD_LOG_FORMAT")
-	set(&c.NATS.URL, "TRANSFERD_NATS_URL")
-	set(&c.NATS.Instance, "TRANSFERD_INSTANCE")
+	set(&c.ARI.App, "TRANSFERD_ARI_APP", "ari.app")
+	set(&c.HTTP.Listen, "TRANSFERD_HTTP_LISTEN", "http.listen")
+	set(&c.Log.Level, "TRANSFERD_LOG_LEVEL", "log.level")
+	set(&c.Log.Format, "TRANSFERD_LOG_FORMAT", "log.format")
+	set(&c.NATS.URL, "TRANSFERD_NATS_URL", "nats.url")
+	set(&c.NATS.Instance, "TRANSFERD_INSTANCE", "nats.instance")
 }
 
-// Validate reports every problem at once, each naming its key.
+// Validate reports every problem at once, each naming its key (and the
+// line of the file that set it, when one did).
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+		errs = append(errs, fmt.Errorf("%s%s: %s", key, c.lines.lineNote(key), fmt.Sprintf(format, args...)))
 	}
 	if u, err := url.Parse(c.ARI.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("ari.url", "must be an http(s) URL such as http://127.0.0.1:8088/ari, got %q", c.ARI.URL)
@@ -391,15 +401,16 @@ func (c Config) Validate() error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		errs = append(errs, c.Accounts[name].validate("accounts."+name)...)
+		errs = append(errs, c.Accounts[name].validate("accounts."+yamlKey(name), c.lines)...)
 	}
 	return errors.Join(errs...)
 }
 
-func (a AccountConfig) validate(prefix string) []error {
+func (a AccountConfig) validate(prefix string, lines sourceLines) []error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s.%s: "+format, append([]any{prefix, key}, args...)...))
+		key = prefix + "." + key
+		errs = append(errs, fmt.Errorf("%s%s: %s", key, lines.lineNote(key), fmt.Sprintf(format, args...)))
 	}
 	if !strings.Contains(a.DialTemplate, "{number}") || !strings.Contains(a.DialTemplate, "/") {
 		bad("dial_template", "must be a dial string containing {number}, such as PJSIP/{number}, got %q", a.DialTemplate)

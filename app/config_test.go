@@ -34,7 +34,7 @@ func joined(err error) []error {
 // namesKey reports whether one of the problems in err starts with key.
 func namesKey(err error, key string) bool {
 	for _, e := range joined(err) {
-		if strings.HasPrefix(e.Error(), key+":") {
+		if strings.HasPrefix(e.Error(), key+":") || strings.HasPrefix(e.Error(), key+" (") {
 			return true
 		}
 	}
@@ -112,7 +112,7 @@ func TestParseConfig(t *testing.T) {
 		{
 			name:    "duration without a unit",
 			yaml:    "accounts:\n  x:\n    dial_timeout: 5\n",
-			wantErr: []string{"accounts.x", "time.Duration"},
+			wantErr: []string{"accounts.x.dial_timeout (line 3)", "bare number 5"},
 		},
 		{
 			name: "durations, maps and the metaflow shape",

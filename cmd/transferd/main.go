@@ -31,7 +31,9 @@ import (
 const usage = `transferd — in-call attended transfer for Asterisk (ARI Stasis application)
 
 Usage:
-  transferd [flags]
+  transferd [flags]              run the Stasis application
+  transferd proxy [flags]        serve one Asterisk's ARI on NATS (transferd proxy --help)
+  transferd --version            print the version and the commit it was built from
 
 Route calls to it with one dialplan line (see dialplan/extensions_transferd.conf):
   Stasis(transferd,<account>,<destination>[,<callback>])
@@ -68,35 +70,45 @@ func run() int {
 	instance := fs.String("instance", "", "this instance's id in call leases (default host-pid); env TRANSFERD_INSTANCE")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration (secrets redacted) and exit")
 	check := fs.Bool("check-config", false, "validate the configuration and exit")
+	showVersion := fs.Bool("version", false, "print the version and the commit it was built from, and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
+	if *showVersion {
+		fmt.Println(version())
+		return 0
+	}
 
 	cfg, err := loadConfig(*configPath)
-	if err != nil {
+	// Problems of the file's keys and values are reported together with
+	// the checks below; a file that cannot be read or is not YAML stops
+	// here.
+	var fileProblems *app.FileProblems
+	if err != nil && !errors.As(err, &fileProblems) {
 		fmt.Fprintln(os.Stderr, "transferd:", err)
 		return 2
 	}
-	override := func(dst *string, v string) {
+	override := func(dst *string, v, key string) {
 		if v != "" {
 			*dst = v
+			cfg.ForgetLine(key)
 		}
 	}
-	override(&cfg.ARI.URL, *ariURL)
-	override(&cfg.ARI.Username, *ariUser)
-	override(&cfg.ARI.App, *appName)
-	override(&cfg.HTTP.Listen, *listen)
-	override(&cfg.Log.Level, *logLevel)
-	override(&cfg.Log.Format, *logFormat)
-	override(&cfg.NATS.URL, *natsURL)
-	override(&cfg.NATS.Instance, *instance)
+	override(&cfg.ARI.URL, *ariURL, "ari.url")
+	override(&cfg.ARI.Username, *ariUser, "ari.username")
+	override(&cfg.ARI.App, *appName, "ari.app")
+	override(&cfg.HTTP.Listen, *listen, "http.listen")
+	override(&cfg.Log.Level, *logLevel, "log.level")
+	override(&cfg.Log.Format, *logFormat, "log.format")
+	override(&cfg.NATS.URL, *natsURL, "nats.url")
+	override(&cfg.NATS.Instance, *instance, "nats.instance")
 	if *natsEmbedded {
 		cfg.NATS.Embedded = true
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := errors.Join(err, cfg.Validate()); err != nil {
 		fmt.Fprintf(os.Stderr, "transferd: invalid configuration:\n%v\n", err)
 		return 2
 	}
