@@ -2,9 +2,13 @@ package app
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
+
+// keysOf lists the keys a section takes, as the messages do.
+func keysOf(v any) string { return strings.Join(structKeys(reflect.TypeOf(v)), ", ") }
 
 // problems parses file and validates it, as transferd does at start, and
 // returns every message.
@@ -39,8 +43,8 @@ func TestConfigProblemsNameKeyAndLine(t *testing.T) {
 			name: "unknown key at the top level and in a section",
 			file: "ari:\n  url: http://127.0.0.1:8088/ari\nhttp:\n  listn: 127.0.0.1:1\nloggin: {}\naccounts: {a: {}}\n",
 			want: []string{
-				"http.listn (line 4): unknown key; http takes: idle_timeout, listen, max_connections, max_header_bytes, read_header_timeout, read_timeout, write_timeout",
-				"loggin (line 5): unknown key; the top level takes: accounts, ari, defaults, drain_timeout, http, log, nats",
+				"http.listn (line 4): unknown key; http takes: " + keysOf(HTTPConfig{}),
+				"loggin (line 5): unknown key; the top level takes: " + keysOf(Config{}),
 			},
 		},
 		{
@@ -61,7 +65,7 @@ accounts:
 			want: []string{
 				"defaults.transfer.loop_delay (line 4): must be a duration with a unit, such as 3s or 3ms; got the bare number 3",
 				"accounts.demo.transfer.no_answer_timeout (line 9): must be a duration with a unit, such as 20s or 20ms; got the bare number 20",
-				"accounts.sales.dial_tmplate (line 12): unknown key; accounts.sales takes: availability_device, dial_template, dial_timeout, media_allow, metaflows, tokens, transfer, variables",
+				"accounts.sales.dial_tmplate (line 12): unknown key; accounts.sales takes: " + keysOf(AccountConfig{}),
 				`accounts.demo.transfer.on_transferee_left (line 10): must be keep or cancel, got "drop"`,
 			},
 		},
@@ -98,7 +102,7 @@ accounts:
 			name: "wrong shapes",
 			file: "ari: http://127.0.0.1:8088/ari\nhttp:\n  max_connections: [1]\naccounts:\n  a:\n    tokens: abc\n    variables: [x]\n",
 			want: []string{
-				`ari (line 1): must be a mapping of keys (app, password, url, username), got "http://127.0.0.1:8088/ari"`,
+				`ari (line 1): must be a mapping of keys (` + keysOf(ARIConfig{}) + `), got "http://127.0.0.1:8088/ari"`,
 				`http.max_connections (line 3): must be a whole number, got a list`,
 				`accounts.a.tokens (line 6): must be a list, got "abc"`,
 				`accounts.a.variables (line 7): must be a mapping, got a list`,
