@@ -4,17 +4,17 @@ export ASTERISK_ROOT
 GO ?= go
 GOTEST_FLAGS ?=
 
-.PHONY: test unit integration asterisk phones run stop lint bench bench-quick build fuzz
+.PHONY: test unit integration asterisk phones chromium screenshots run stop lint bench bench-quick build fuzz
 
 ## test: unit tests with -race, then the integration tests on a real Asterisk
 ## 22 (the chroot is built first when missing: needs root and about a minute).
-test: asterisk phones lint
+test: asterisk phones chromium lint
 	$(GO) test -race -count=1 -timeout 15m $(GOTEST_FLAGS) ./...
 
 unit:
 	$(GO) test -race -count=1 -short ./...
 
-integration: asterisk phones
+integration: asterisk phones chromium
 	$(GO) test -race -count=1 -timeout 15m $(GOTEST_FLAGS) ./integration/...
 
 ## sweep: the full kill -9 sweeps (every millisecond from 0 to 40 ms after
@@ -32,10 +32,20 @@ asterisk:
 phones:
 	@./integration/scripts/sip-phones.sh
 
+## chromium: install Debian's chromium, the headless browser the operator
+## page's tests (integration/ui_test.go) drive, when missing.
+chromium:
+	@./integration/scripts/chromium.sh
+
 ## build: bin/transferd, stamped with the commit it is built from
 ## (transferd --version).
 build:
 	$(GO) build -buildvcs=auto -o bin/transferd ./cmd/transferd
+
+## screenshots: retake the operator page's screenshots in docs/ (ui-*.png)
+## with its browser test on the sandbox.
+screenshots: asterisk chromium
+	TRANSFERD_UI_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run 'TestUIOperatorPage$$' ./integration/
 
 ## run: start the sandbox Asterisk (ARI on 127.0.0.1:8088) and transferd against it.
 run: asterisk build

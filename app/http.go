@@ -11,11 +11,13 @@ import (
 
 	"github.com/transferd/transferd/app/featurecode"
 	"github.com/transferd/transferd/app/httpapi"
+	"github.com/transferd/transferd/app/ui"
 	"github.com/transferd/transferd/transfer"
 )
 
 // NewHTTPHandler serves transferd's HTTP endpoints: /healthz, /metrics
-// (when m is not nil) and the API under /v2 (package httpapi), with the
+// (when m is not nil), the API under /v2 (package httpapi) and the
+// operator page under /ui/ (package ui), with the
 // event stream fed by hub (nil: the stream answers 503; pass EventHooks(hub)
 // to New so the hub hears of every call change). It fails when an
 // account's tokens are malformed, naming accounts.<name>.tokens[<i>].
@@ -39,7 +41,7 @@ func NewHTTPHandler(a *App, cfg Config, m *Metrics, hub *httpapi.Hub, log zerolo
 	if m != nil {
 		o.Metrics = m.Handler()
 	}
-	return httpapi.New(o), nil
+	return ui.Mount(httpapi.New(o)), nil // the operator page at /ui/
 }
 
 // APITokens builds the API's token table from the accounts' tokens.
