@@ -47,10 +47,16 @@ build:
 screenshots: asterisk chromium
 	TRANSFERD_UI_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run 'TestUIOperatorPage$$' ./integration/
 
-## run: start the sandbox Asterisk (ARI on 127.0.0.1:8088) and transferd against it.
+## run: start the sandbox Asterisk (ARI on 127.0.0.1:$(ARI_PORT)) and
+## transferd against it (HTTP on 127.0.0.1:$(HTTP_PORT)). Either port taken
+## by another program fails with a message: `make run ARI_PORT=8188
+## HTTP_PORT=8190` picks others.
+ARI_PORT ?= 8088
+HTTP_PORT ?= 8090
 run: asterisk build
-	$(GO) run ./integration/cmd/sandbox up -port 8088 -run dev
-	./bin/transferd --config asterisk-conf/transferd.yaml
+	$(GO) run ./integration/cmd/sandbox up -port $(ARI_PORT) -run dev
+	./bin/transferd --config asterisk-conf/transferd.yaml \
+		--ari-url http://127.0.0.1:$(ARI_PORT)/ari --listen 127.0.0.1:$(HTTP_PORT)
 
 ## stop: stop the sandbox Asterisk that `make run` started.
 stop:

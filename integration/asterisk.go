@@ -230,6 +230,9 @@ func (s *Sandbox) runDir() string { return filepath.Join(s.Root, "var/lib/transf
 func (s *Sandbox) confFile() string { return s.ConfDir + "/asterisk.conf" }
 
 func (s *Sandbox) start(ctx context.Context, detach bool) error {
+	if err := portFree(s.HTTPPort); err != nil {
+		return err
+	}
 	// A stale control socket from a killed run makes Asterisk refuse to start.
 	_ = os.Remove(filepath.Join(s.runDir(), "run", "asterisk.ctl"))
 	logPath := filepath.Join(s.runDir(), "log", "stdout")
@@ -286,6 +289,14 @@ func (s *Sandbox) waitReady(ctx context.Context) error {
 			booted = true
 		}
 		if err := s.ping(ctx); err == nil {
+			// Something answered on the port: it must be this Asterisk.
+			mine, err := listens(s.cmd.Process.Pid, s.HTTPPort)
+			if err != nil {
+				return fmt.Errorf("check who listens on port %d: %w", s.HTTPPort, err)
+			}
+			if !mine {
+				return fmt.Errorf("%w: ARI answers on 127.0.0.1:%d, but not from this Asterisk (another program took the port): stop it, or choose another port (sandbox up -port N; make run ARI_PORT=N)", ErrPortInUse, s.HTTPPort)
+			}
 			return nil
 		}
 	}
