@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/rs/zerolog"
 
 	"github.com/transferd/transferd/app"
@@ -78,14 +79,32 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("metrics-recording-only", true),
 		chromedp.Flag("no-pings", true),
 		chromedp.Flag("password-store", "basic"),
-		chromedp.UserDataDir(t.TempDir()),
 	}
+	// A fresh profile, removed once Chromium and its helper processes have
+	// let go of it (they may still write for a moment after the browser
+	// has exited, which t.TempDir would report as an error).
+	profile, err := os.MkdirTemp("", "transferd-ui-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = append(opts, chromedp.UserDataDir(profile))
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	b := &browser{t: t, ctx: ctx}
 	t.Cleanup(func() {
 		cancel()
 		acancel()
+		for i := 0; ; i++ {
+			err := os.RemoveAll(profile)
+			if err == nil {
+				return
+			}
+			if i == 50 {
+				t.Logf("chromium profile %s left behind: %v", profile, err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("start chromium: %v", err)
@@ -147,7 +166,9 @@ func (b *browser) desktop() {
 // do runs steps, failing the test with the page's text when they fail.
 func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	// Generous: a loaded machine slows Chromium down a lot; the timeout
+	// only matters when something is broken.
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		b.t.Fatalf("%s: %v\npage: %s", what, err, b.page())
@@ -163,9 +184,9 @@ func (b *browser) tap(css string) {
 // until waits for a JavaScript expression to be true (polled in the page).
 func (b *browser) until(what, expr string) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 40*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 65*time.Second)
 	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(35*time.Second)))
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second)))
 	if err != nil {
 		b.t.Fatalf("waiting for %s (%s): %v\npage: %s", what, expr, err, b.page())
 	}
@@ -247,6 +268,46 @@ func (l *lockedBuffer) String() string {
 	return l.buf.String()
 }
 
+// uiServer serves transferd's HTTP handler for the page: the page's own
+// server, so that a test can cut the event stream, with the log kept.
+func uiServer(t *testing.T, s *apiScenario) (*httptest.Server, *lockedBuffer) {
+	t.Helper()
+	logs := &lockedBuffer{}
+	log := zerolog.New(io.MultiWriter(s.logs, logs)).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+	h, err := app.NewHTTPHandler(s.app, s.cfg, nil, s.hub, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	return srv, logs
+}
+
+// key presses keys on the focused element, as a keyboard does.
+func (b *browser) key(keys string) {
+	b.t.Helper()
+	b.do(fmt.Sprintf("press %q", keys), chromedp.KeyEvent(keys))
+}
+
+// tabTo presses Tab until the element css selects has the focus, and
+// checks that the focus shows (the page's focus ring).
+func (b *browser) tabTo(css string) {
+	b.t.Helper()
+	for range 40 {
+		b.key(kb.Tab)
+		if eval[bool](b, fmt.Sprintf(`document.activeElement.matches(%q)`, css)) {
+			if ring := eval[string](b, `(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth; })()`); ring != "solid 3px" {
+				b.t.Errorf("focus on %s shows no ring: outline %q", css, ring)
+			}
+			return
+		}
+	}
+	b.t.Fatalf("Tab never reached %s\npage: %s", css, b.page())
+}
+
 // card is a JavaScript expression for the page's card of a call.
 func card(call ari.ChannelID) string {
 	return fmt.Sprintf(`document.querySelector('li.call[data-call-id=%q]')`, string(call))
@@ -304,20 +365,7 @@ func TestUIOperatorPage(t *testing.T) {
 	s := newAPIScenario(t, "u01", nil)
 	step("transferd up")
 
-	// The page's own server in front of the same handler as transferd's,
-	// so that the test can cut the event stream, and with the log kept.
-	var logs lockedBuffer
-	log := zerolog.New(io.MultiWriter(s.logs, &logs)).Level(zerolog.DebugLevel).With().Timestamp().Logger()
-	h, err := app.NewHTTPHandler(s.app, s.cfg, nil, s.hub, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-	})
-
+	srv, logs := uiServer(t, s)
 	b := newBrowser(t) // closed before the server (cleanups run in reverse)
 	step("chromium up")
 	b.phone()
@@ -492,4 +540,113 @@ func TestUIOperatorPage(t *testing.T) {
 		t.Errorf("transferd's log has the token, or no request of the page (%d bytes)", len(l))
 	}
 	step("done")
+}
+
+// Every action from the page, with the keyboard too: sign in with Enter; a
+// reload keeps the session; Tab and Enter open the pad, Enter transfers to
+// 3001 (never answers); swap back to Bob while it rings (by keyboard);
+// cancel; Escape closes the pad; transfer to 2600 and three-way once Carol
+// answers; a second call is blind-transferred to 2601 (partial: answered
+// after the transferor left). Each state shows only its buttons.
+func TestUIOperatorActions(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	s := newAPIScenario(t, "u02", nil)
+	srv, _ := uiServer(t, s)
+	b := newBrowser(t)
+	t.Logf("%6.2fs chromium up", time.Since(start).Seconds())
+	b.phone()
+	b.do("open the page and sign in with Enter", chromedp.Navigate(srv.URL+"/ui/"),
+		chromedp.SendKeys(chromedp.ID("account"), account), chromedp.SendKeys(chromedp.ID("token"), apiToken+kb.Enter))
+	b.until("signed in", `document.getElementById('conn').dataset.state === 'live'`)
+	t.Logf("%6.2fs signed in", time.Since(start).Seconds())
+	b.do("reload", chromedp.Reload())
+	b.until("still signed in after a reload", `document.getElementById('signin').hidden && document.getElementById('conn').dataset.state === 'live'`)
+	t.Logf("%6.2fs reloaded", time.Since(start).Seconds())
+
+	alice, bob := s.talking("alice", "1001", "2001")
+	call, bobLeg := s.callID("alice"), s.leg(bob)
+	cardCSS := fmt.Sprintf(`li.call[data-call-id=%q]`, string(call))
+	b.until("the call", card(call)+`?.dataset.state === 'talking'`)
+
+	// Keyboard: Tab to Transfer…, Enter; the number field has the focus;
+	// type 3001 and Enter.
+	b.tabTo(cardCSS + ` [data-action="open-transfer"]`)
+	b.key(kb.Enter)
+	b.until("the number field focused", `document.activeElement === `+card(call)+`.querySelector('.number')`)
+	b.key("3001" + kb.Enter)
+	b.until("ringing 3001", card(call)+`.querySelector('.transfer-status').textContent === 'Ringing 3001 · 2001 on hold'`)
+	never := s.ring("3001")
+	s.held(bobLeg)
+
+	// Swap back to Bob while 3001 rings, by keyboard.
+	b.tabTo(cardCSS + ` [data-action="swap"]`)
+	if label := eval[string](b, `document.activeElement.textContent`); label != "Swap to 2001" {
+		t.Errorf("swap button says %q, want \"Swap to 2001\"", label)
+	}
+	b.key(kb.Enter)
+	b.until("back with Bob", card(call)+`.dataset.transferState === 'Hesitant' && `+card(call)+`.querySelector('.transfer-status').textContent === 'Back with 2001 · 3001 still ringing' && `+
+		card(call)+`.querySelector('[data-action="swap"]').textContent === 'Swap to 3001' && `+card(call)+`.querySelector('[data-action="complete"]').textContent === 'Complete while ringing'`)
+	s.together(call, bobLeg)
+
+	// Cancel (a tap).
+	b.tap(cardCSS + ` [data-action="cancel"]`)
+	b.until("cancelled", card(call)+`.dataset.outcome === 'cancelled' && `+card(call)+`.querySelector('.last-transfer').textContent === 'Transfer to 3001 cancelled.' && `+
+		shown(call, `[data-action="open-transfer"]`)+` && !`+shown(call, `[data-action="cancel"]`))
+	s.gone(never)
+	s.together(call, bobLeg)
+
+	// Escape closes the pad and gives the focus back to its button; the
+	// recent numbers list 3001.
+	b.tap(cardCSS + ` [data-action="open-transfer"]`)
+	b.until("the pad with 3001 as a recent number", shown(call, `.recent-list button`)+` && `+card(call)+`.querySelector('.recent-list').textContent === '3001'`)
+	b.key(kb.Escape)
+	b.until("the pad closed by Escape", `!`+shown(call, `.transfer-panel`)+` && document.activeElement === `+card(call)+`.querySelector('[data-action="open-transfer"]')`)
+
+	// Transfer to 2600; Carol answers; three-way.
+	b.tap(cardCSS + ` [data-action="open-transfer"]`)
+	for _, k := range "2600" {
+		b.tap(fmt.Sprintf(`%s .pad [data-key=%q]`, cardCSS, string(k)))
+	}
+	b.tap(cardCSS + ` [data-action="transfer"]`)
+	carol := s.ring("2600")
+	s.pickUp(carol)
+	carolLeg := s.leg(carol)
+	b.until("consulting 2600", card(call)+`.dataset.transferState === 'Consulting'`)
+	b.tap(cardCSS + ` [data-action="threeway"]`)
+	b.until("three-way", card(call)+`.dataset.outcome === 'three-way' && `+card(call)+`.querySelector('.last-transfer').textContent === 'Three-way call with 2600.' && `+
+		card(call)+`.querySelector('.call-title').textContent === 'alice (1001) ⇄ 2001 ⇄ 2600' && !`+shown(call, `.actions button`))
+	s.together(call, bobLeg, carolLeg)
+	s.hangup(alice)
+	s.hangup(bob)
+	s.gone(carol)
+	s.callGone()
+	b.until("the call ended", fmt.Sprintf(`!%s || %s.dataset.state === 'ended'`, card(call), card(call)))
+	t.Logf("%6.2fs attended, swap, cancel, three-way done", time.Since(start).Seconds())
+
+	// A blind transfer: Dora leaves at once; 2002 hears 2601 ring.
+	dora, dan := s.talking("dora", "1003", "2002")
+	call2, danLeg := s.callID("dora"), s.leg(dan)
+	card2CSS := fmt.Sprintf(`li.call[data-call-id=%q]`, string(call2))
+	b.tap(card2CSS + ` [data-action="open-transfer"]`)
+	for _, k := range "2601" {
+		b.tap(fmt.Sprintf(`%s .pad [data-key=%q]`, card2CSS, string(k)))
+	}
+	b.tap(card2CSS + ` [data-action="blind_transfer"]`)
+	b.until("partial: 2601 ringing", card(call2)+`.dataset.transferState === 'Blond' && `+card(call2)+`.querySelector('.transfer-status').textContent === 'Partial transfer: 2601 ringing for 2002' && !`+shown(call2, `.actions button`))
+	s.gone(dora)
+	erin := s.ring("2601")
+	s.pickUp(erin)
+	b.until("transferred", card(call2)+`.dataset.outcome === 'partial-completed' && `+card(call2)+`.querySelector('.last-transfer').textContent === 'Transferred to 2601 (partial: answered after you left).'`)
+	s.together(danLeg, s.leg(erin))
+	s.hangup(dan)
+	s.gone(erin)
+	s.callGone()
+	b.until("the second call ended", fmt.Sprintf(`!%s || %s.dataset.state === 'ended'`, card(call2), card(call2)))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.exceptions) > 0 || len(b.console) > 0 {
+		t.Errorf("the page threw %q and logged %q", b.exceptions, b.console)
+	}
+	t.Logf("%6.2fs done", time.Since(start).Seconds())
 }
