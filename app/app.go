@@ -58,6 +58,7 @@ type App struct {
 	// ariDown: a request got no answer, or the event stream dropped, and
 	// no ping has been answered since (reconcile.go).
 	ariDown atomic.Bool
+	probing atomic.Bool // probeARI runs
 	runCtx  context.Context
 	// storeOnARI: snapshots are kept in Asterisk (GlobalStore), so they
 	// cannot be written while ARI is unreachable.
@@ -178,7 +179,7 @@ func (a *App) route(ctx context.Context, ev ari.Event) {
 		return
 	case *ari.Disconnected:
 		a.log.Warn().Err(e.Err).Msg("ARI event stream lost; reconnecting")
-		a.markARIDown()
+		a.suspectARI()
 		return
 	case *ari.StasisStart:
 		if a.owner(e.Channel.ID) == nil && a.routeReplacement(e) {

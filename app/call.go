@@ -61,7 +61,9 @@ type Call struct {
 	codeAt      time.Time
 	holdPending bool
 	persister   persister
-	lastSnap    []byte // the last snapshot queued, versions aside
+	lastSnap    []byte           // the last snapshot queued, versions aside
+	queue       []transfer.Event // events waiting for the step loop (drain)
+	stepping    bool             // the step loop is running
 	sync        syncState
 	ended       bool
 	stopped     bool      // given up without ending: see stopCall
@@ -568,22 +570,9 @@ func (c *Call) onLeft(ctx context.Context, l *leg, cause int) {
 	}
 	c.log.Info().Str(keyChannelID, string(l.id)).Str("role", l.role).Int("cause", cause).Msg("leg left")
 	if c.xfer != nil && c.inTransfer(l.id) {
-		if l.dialedLeg() && !l.answered {
-			// A dialed leg that ended before answering failed: its cause
-			// says why; one that never even rang could not be reached
-			// (Asterisk ends a Local channel to a missing extension, or an
-			// unreachable endpoint, with cause 16 and no Dial event).
-			o := transfer.ClassifyCause(cause)
-			if !l.progressed && (o == transfer.OutcomeNone || o == transfer.OutcomeTargetRefused) {
-				o = transfer.OutcomeUnavailable
-			}
-			if o == transfer.OutcomeNone {
-				o = transfer.OutcomeTargetRefused
-			}
-			c.step(ctx, transfer.DialFailed{Channel: string(l.id), Outcome: o})
-		} else {
-			c.step(ctx, transfer.Left{Channel: string(l.id), Cause: cause})
-		}
+		// The machine decides what the departure means (transfer.LeftOutcome
+		// for a dialed leg that never answered).
+		c.step(ctx, transfer.Left{Channel: string(l.id), Cause: cause, Unreached: l.dialedLeg() && !l.answered && !l.progressed})
 	}
 	if c.xfer == nil {
 		c.settle(ctx)
@@ -660,7 +649,10 @@ func (c *Call) destroyBridge(ctx context.Context, id ari.BridgeID) {
 
 // hangup hangs a leg up; a leg that is already gone counts as done.
 func (c *Call) hangup(ctx context.Context, id ari.ChannelID, reason string) {
-	err := c.app.client.Channels.Hangup(ctx, id, reason)
+	err := errARIDown
+	if !c.app.ariDown.Load() {
+		err = c.app.client.Channels.Hangup(ctx, id, reason)
+	}
 	if err == nil {
 		return
 	}

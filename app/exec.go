@@ -11,37 +11,75 @@ import (
 )
 
 // step feeds one event to the transfer state machine and executes what it
-// asks for. A failed effect comes back as an EffectFailed event, so the
-// machine, not this code, decides what a failure means.
+// asks for. It is a queue, as etcd/raft's driver is: events that effects
+// produce (an availability answer, a failed critical effect) are queued and
+// taken by the loop after the step that produced them, never by a
+// recursive step. A failed effect comes back as an EffectFailed event, so
+// the machine, not this code, decides what a failure means.
 func (c *Call) step(ctx context.Context, ev transfer.Event) {
-	if c.xfer == nil {
-		return
-	}
-	from := c.xfer.State
-	next, effects, note := transfer.Next(*c.xfer, ev)
-	e := c.xferLog.Info()
-	if note.Text != "" && next.State == from && len(effects) == 0 {
-		// Asterisk's warn-and-stay rule: an unexpected event changes nothing.
-		e = c.xferLog.Warn()
-		if note.Level == transfer.LevelDebug {
-			e = c.xferLog.Debug()
-		}
-	}
-	e.Stringer("from", from).Stringer("event", transfer.Classify(*c.xfer, ev)).Stringer("to", next.State).
-		Int("effects", len(effects)).Str("note", note.Text).Msg("transfer step")
-	*c.xfer = next
-	c.apply(ctx, effects)
+	c.queue = append(c.queue, ev)
+	c.drain(ctx)
 }
 
+// drain runs queued events through the machine until the queue is empty.
+// A step already running (drain was reached from one of its effects) takes
+// the new events itself.
+func (c *Call) drain(ctx context.Context) {
+	if c.stepping {
+		return
+	}
+	c.stepping = true
+	defer func() { c.stepping = false }()
+	for len(c.queue) > 0 {
+		ev := c.queue[0]
+		c.queue = c.queue[1:]
+		if c.xfer == nil {
+			continue // the transfer ended: nobody to tell
+		}
+		from := c.xfer.State
+		next, effects, note := transfer.Next(*c.xfer, ev)
+		e := c.xferLog.Info()
+		if note.Text != "" && next.State == from && len(effects) == 0 {
+			// Asterisk's warn-and-stay rule: an unexpected event changes nothing.
+			e = c.xferLog.Warn()
+			if note.Level == transfer.LevelDebug {
+				e = c.xferLog.Debug()
+			}
+		}
+		e.Stringer("from", from).Stringer("event", transfer.Classify(*c.xfer, ev)).Stringer("to", next.State).
+			Int("effects", len(effects)).Str("note", note.Text).Msg("transfer step")
+		*c.xfer = next
+		c.apply(ctx, effects)
+	}
+	c.queue = nil
+}
+
+// effectTimeout bounds each effect's ARI request: an Asterisk that does not
+// answer costs a step this long once (ARI is then marked unreachable, and
+// the step's other requests fail at once), not the whole message's budget.
+const effectTimeout = 3 * time.Second
+
+// errARIDown fails a request without sending it while ARI is known to be
+// unreachable (the reconciler carries out what is missed once it is back).
+var errARIDown = errors.New("not sent: ARI is unreachable")
+
 // apply executes every effect of a step in order, so the step's Finish is
-// always reached, then feeds back the failures the machine must know about
+// always reached, then queues the failures the machine must know about
 // (transfer.Critical: a leg that could not be dialed, a party that could not
-// be moved); the others are only logged.
+// be moved); the others are only logged, and every failure makes the call
+// reconcile. The step's snapshot is written ahead of its effects.
 func (c *Call) apply(ctx context.Context, effects []transfer.Effect) {
 	c.writeAhead(effects)
-	var failed []transfer.EffectFailed
+	var failed []transfer.Event
 	for _, eff := range effects {
-		follow, err := c.exec(ctx, eff)
+		var err error
+		if c.app.ariDown.Load() && touchesARI(eff) {
+			err = errARIDown
+		} else {
+			ectx, cancel := context.WithTimeout(ctx, effectTimeout)
+			err = c.exec(ectx, eff)
+			cancel()
+		}
 		if err != nil {
 			log := c.log
 			if c.xfer != nil {
@@ -52,20 +90,23 @@ func (c *Call) apply(ctx context.Context, effects []transfer.Effect) {
 			if transfer.Critical(eff) {
 				failed = append(failed, transfer.EffectFailed{Effect: eff, Status: ari.StatusOf(err)})
 			}
-			continue
-		}
-		for _, ev := range follow {
-			c.step(ctx, ev)
 		}
 	}
-	for _, ev := range failed {
-		c.step(ctx, ev)
-	}
+	c.queue = append(c.queue, failed...)
 }
 
-// exec performs one effect through ARI. It returns events the effect
-// produced at once (an availability answer).
-func (c *Call) exec(ctx context.Context, eff transfer.Effect) ([]transfer.Event, error) {
+// touchesARI says whether an effect sends a request.
+func touchesARI(eff transfer.Effect) bool {
+	switch eff.(type) {
+	case transfer.StartTimer, transfer.StopTimer, transfer.Finish, transfer.CheckAvailability:
+		return false // CheckAvailability fails open by itself
+	}
+	return true
+}
+
+// exec performs one effect through ARI. Events the effect produces at once
+// (an availability answer) go on the step queue.
+func (c *Call) exec(ctx context.Context, eff transfer.Effect) error {
 	cl := c.app.client
 	switch e := eff.(type) {
 	case transfer.CreateBridge:
@@ -76,7 +117,7 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) ([]transfer.Event,
 		if errors.Is(err, ari.ErrConflict) {
 			err = nil // already there: a restart re-running the step
 		}
-		return nil, err
+		return err
 	case transfer.DestroyBridge:
 		id := ari.BridgeID(e.ID)
 		err := cl.Bridges.Destroy(ctx, id)
@@ -88,7 +129,7 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) ([]transfer.Event,
 			// under load) is retried when the call ends.
 			delete(c.holdBridges, id)
 		}
-		return nil, err
+		return err
 	case transfer.Move:
 		err := cl.Bridges.AddChannel(ctx, ari.BridgeID(e.Bridge), ari.AddChannelParams{
 			Channels: []ari.ChannelID{ari.ChannelID(e.Channel)}, AbsorbDTMF: true})
@@ -98,7 +139,7 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) ([]transfer.Event,
 				h(time.Since(c.codeAt))
 			}
 		}
-		return nil, err
+		return err
 	case transfer.StartMOH:
 		err := cl.Bridges.StartMOH(ctx, ari.BridgeID(e.Bridge), e.Class)
 		if err != nil {
@@ -106,18 +147,18 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) ([]transfer.Event,
 		} else {
 			delete(c.sync.music, ari.BridgeID(e.Bridge))
 		}
-		return nil, err
+		return err
 	case transfer.StopMOH:
 		err := cl.Bridges.StopMOH(ctx, ari.BridgeID(e.Bridge))
 		if errors.Is(err, ari.ErrNotFound) || errors.Is(err, ari.ErrConflict) {
 			err = nil
 		}
-		return nil, err
+		return err
 	case transfer.StartRingback:
 		id := ari.PlaybackID(e.PlaybackID)
 		c.ringbacks[id] = true
 		_, err := cl.Channels.Play(ctx, ari.ChannelID(e.Channel), ari.PlayParams{Media: []string{e.Media}, PlaybackID: id})
-		return nil, err
+		return err
 	case transfer.StopPlayback:
 		id := ari.PlaybackID(e.PlaybackID)
 		err := cl.Playbacks.Stop(ctx, id)
@@ -128,46 +169,47 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) ([]transfer.Event,
 			// Forgotten only once stopped: the reconciler stops it otherwise.
 			delete(c.ringbacks, id)
 		}
-		return nil, err
+		return err
 	case transfer.Dial:
 		l := &leg{id: ari.ChannelID(e.Channel), role: roleOf(e.Role), number: e.Number, callback: e.Number}
 		var caller ari.ChannelID
 		if c.xfer != nil {
 			caller = ari.ChannelID(c.xfer.Transferor)
 		}
-		return nil, c.dial(ctx, l, ari.BridgeID(e.Bridge), caller, 0)
+		return c.dial(ctx, l, ari.BridgeID(e.Bridge), caller, 0)
 	case transfer.Hangup:
 		c.hangup(ctx, ari.ChannelID(e.Channel), e.Reason)
-		return nil, nil
+		return nil
 	case transfer.Play:
 		if _, err := cl.Channels.Play(ctx, ari.ChannelID(e.Channel), ari.PlayParams{Media: []string{e.Media}}); err != nil {
 			// A tone is a courtesy: its failure changes nothing.
 			c.log.Debug().Err(err).Str("media", e.Media).Msg("play")
 		}
-		return nil, nil
+		return nil
 	case transfer.PlayThenHangup:
 		ch := ari.ChannelID(e.Channel)
 		id := ari.PlaybackID(fmt.Sprintf("%s-bye-%d", c.id, c.app.nextID()))
 		if _, err := cl.Channels.Play(ctx, ch, ari.PlayParams{Media: []string{e.Media}, PlaybackID: id}); err != nil {
 			c.log.Warn().Err(err).Str("media", e.Media).Msg("play before hangup")
 			c.hangup(ctx, ch, "normal")
-			return nil, nil
+			return nil
 		}
 		c.hangAfter[id] = ch
-		return nil, nil
+		return nil
 	case transfer.CheckAvailability:
-		return []transfer.Event{transfer.AvailabilityChecked{Reachable: c.reachable(ctx, e.Number)}}, nil
+		c.queue = append(c.queue, transfer.AvailabilityChecked{Reachable: c.reachable(ctx, e.Number)})
+		return nil
 	case transfer.StartTimer:
 		c.armTimer(e.Name, e.Seq, e.After)
-		return nil, nil
+		return nil
 	case transfer.StopTimer:
 		c.stopTimer(e.Name)
-		return nil, nil
+		return nil
 	case transfer.Finish:
 		c.finish(ctx, e)
-		return nil, nil
+		return nil
 	}
-	return nil, fmt.Errorf("unknown effect %T", eff)
+	return fmt.Errorf("unknown effect %T", eff)
 }
 
 func roleOf(r transfer.Role) string {

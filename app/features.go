@@ -202,6 +202,7 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 	c.xferLog.Info().Str("transferor", string(l.id)).Str("transferee", string(others[0].id)).Str("target", number).
 		Bool("blind", blind).Stringer("to", t.State).Msg("transfer started")
 	c.apply(ctx, effects)
+	c.drain(ctx)
 	if blind && c.xfer != nil && c.xfer.ID == id {
 		c.hangup(ctx, l.id, "normal")
 	}

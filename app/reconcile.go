@@ -81,9 +81,9 @@ type syncState struct {
 // effectFailed records a failed request of the call and schedules a pass.
 func (c *Call) effectFailed(err error) {
 	c.sync.failures++
-	if ari.StatusOf(err) == 0 {
-		// No answer at all: ARI is unreachable (or too slow to count).
-		c.app.markARIDown()
+	if ari.StatusOf(err) == 0 && !errors.Is(err, errARIDown) {
+		// No answer from Asterisk: maybe unreachable, the probe finds out.
+		c.app.suspectARI()
 	}
 	c.needReconcile()
 }
@@ -113,6 +113,11 @@ func (c *Call) reconcile(ctx context.Context) error {
 	}
 	if c.ended || c.stopped {
 		return nil
+	}
+	if c.app.ariDown.Load() {
+		// The probe makes every call reconcile once ARI answers again.
+		c.sync.dirty = true
+		return errARIDown
 	}
 	ctx, cancel := context.WithTimeout(ctx, reconcileTimeout)
 	defer cancel()
@@ -293,23 +298,37 @@ func (c *Call) reconcilePass(ctx context.Context) (changed bool, err error) {
 		}
 	}
 
-	// Every party where it must be.
-	for _, id := range c.order {
-		want, ok := lay.where[id]
-		if !ok || in[id] == want || !exists[want] {
+	// Every party where it must be: into the hold bridge first, so it is
+	// never left empty by a move out of it (its music may stop then).
+	members := map[ari.BridgeID]int{}
+	for _, b := range in {
+		members[b]++
+	}
+	for _, into := range []ari.BridgeID{lay.hold, c.bridge} {
+		if into == "" || !exists[into] {
 			continue
 		}
-		c.log.Info().Str(keyChannelID, string(id)).Str("in", string(in[id])).Str("want", string(want)).Msg("reconcile: moving party")
-		err := cl.Bridges.AddChannel(ctx, want, ari.AddChannelParams{Channels: []ari.ChannelID{id}, AbsorbDTMF: true})
-		if err == nil {
-			in[id] = want
-			continue
+		for _, id := range c.order {
+			if want, ok := lay.where[id]; !ok || want != into || in[id] == into {
+				continue
+			}
+			c.log.Info().Str(keyChannelID, string(id)).Str("in", string(in[id])).Str("want", string(into)).Msg("reconcile: moving party")
+			err := cl.Bridges.AddChannel(ctx, into, ari.AddChannelParams{Channels: []ari.ChannelID{id}, AbsorbDTMF: true})
+			if err == nil {
+				if into == lay.hold && members[into] == 0 {
+					c.sync.music[into] = true // joined an empty hold bridge
+				}
+				members[in[id]]--
+				members[into]++
+				in[id] = into
+				continue
+			}
+			if _, gerr := cl.Channels.Get(ctx, id); errors.Is(gerr, ari.ErrNotFound) {
+				c.onLeft(ctx, c.legs[id], 0)
+				return true, nil
+			}
+			fail("move "+string(id), err)
 		}
-		if _, gerr := cl.Channels.Get(ctx, id); errors.Is(gerr, ari.ErrNotFound) {
-			c.onLeft(ctx, c.legs[id], 0)
-			return true, nil
-		}
-		fail("move "+string(id), err)
 	}
 
 	// Music in the hold bridge, when somebody is held and it may not play.
@@ -400,11 +419,12 @@ func (c *Call) ringingLegs() int {
 	return n
 }
 
-// markARIDown notes that ARI stopped answering and starts the probe that
-// notices its return.
-func (a *App) markARIDown() {
-	if a.ariDown.CompareAndSwap(false, true) {
-		a.log.Warn().Msg("ARI unreachable; calls reconcile when it is back")
+// suspectARI is told that a request got no usable answer (or the event
+// stream dropped). The probe decides: while Asterisk does not answer a
+// ping, ARI counts as unreachable (actions are refused, timers wait,
+// effects are not sent); once it answers, every call reconciles.
+func (a *App) suspectARI() {
+	if a.probing.CompareAndSwap(false, true) {
 		go a.probeARI(a.runCtx)
 	}
 }
@@ -412,9 +432,8 @@ func (a *App) markARIDown() {
 // probeInterval is how often the probe pings ARI while it is unreachable.
 const probeInterval = 200 * time.Millisecond
 
-// probeARI pings Asterisk until it answers, then makes every call
-// reconcile.
 func (a *App) probeARI(ctx context.Context) {
+	defer a.probing.Store(false)
 	t := time.NewTicker(probeInterval)
 	defer t.Stop()
 	for {
@@ -422,10 +441,14 @@ func (a *App) probeARI(ctx context.Context) {
 		_, err := a.client.Asterisk.Ping(pctx)
 		cancel()
 		if err == nil {
-			a.ariDown.Store(false)
-			a.log.Info().Msg("ARI reachable again; reconciling every call")
-			a.postAll(reconcileNow{})
+			if a.ariDown.CompareAndSwap(true, false) {
+				a.log.Info().Msg("ARI reachable again; reconciling every call")
+				a.postAll(reconcileNow{})
+			}
 			return
+		}
+		if a.ariDown.CompareAndSwap(false, true) {
+			a.log.Warn().Err(err).Msg("ARI unreachable; calls reconcile when it is back")
 		}
 		select {
 		case <-ctx.Done():

@@ -159,10 +159,7 @@ func failure(t *Transfer, ev Event) (o Outcome, refusedAfterAnswer bool) {
 		if t.Answered {
 			return OutcomeTargetRefused, true
 		}
-		if o := ClassifyCause(e.Cause); o != OutcomeNone {
-			return o, false
-		}
-		return OutcomeTargetRefused, false // hung up while ringing, normal clearing
+		return LeftOutcome(e), false
 	case EffectFailed:
 		switch e.Effect.(type) {
 		case Dial:
@@ -175,6 +172,22 @@ func failure(t *Transfer, ev Event) (o Outcome, refusedAfterAnswer bool) {
 		}
 	}
 	return OutcomeError, false
+}
+
+// LeftOutcome is why a dialed leg that left before answering failed: its
+// hangup cause says why; a normal clearing is a refusal, unless the leg
+// never even rang (Unreached): Asterisk ends a Local channel to a missing
+// extension, or an unreachable endpoint, with cause 16 and no Dial event,
+// so such a leg could not be reached.
+func LeftOutcome(e Left) Outcome {
+	o := ClassifyCause(e.Cause)
+	if e.Unreached && (o == OutcomeNone || o == OutcomeTargetRefused) {
+		return OutcomeUnavailable
+	}
+	if o == OutcomeNone {
+		return OutcomeTargetRefused // hung up while ringing, normal clearing
+	}
+	return o
 }
 
 func hangupReason(ev Event) string {

@@ -36,10 +36,13 @@ type DialFailed struct {
 // ChannelDestroyed, StasisEnd: feed any or all; the second one for a channel
 // is a no-op). Cause is the Q.850 cause when known, else 0. The machine finds
 // the channel's role from the snapshot; a Left for an unknown or already gone
-// channel is a no-op.
+// channel is a no-op. Unreached says a dialed leg left before answering
+// without any progress report (no Dial event): it could not be reached (see
+// LeftOutcome).
 type Left struct {
-	Channel string
-	Cause   int
+	Channel   string
+	Cause     int
+	Unreached bool
 }
 
 // Pressed reports a command from the transferor's feature code or the API.

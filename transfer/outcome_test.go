@@ -152,3 +152,27 @@ func TestCritical(t *testing.T) {
 		}
 	}
 }
+
+func TestLeftOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		cause     int
+		unreached bool
+		want      Outcome
+	}{
+		{16, false, OutcomeTargetRefused},
+		{0, false, OutcomeTargetRefused},
+		{16, true, OutcomeUnavailable},
+		{0, true, OutcomeUnavailable},
+		{21, false, OutcomeTargetRefused},
+		{21, true, OutcomeUnavailable},
+		{17, false, OutcomeBusy},
+		{17, true, OutcomeBusy},
+		{1, true, OutcomeInvalidNumber},
+		{19, false, OutcomeNoAnswer},
+		{34, true, OutcomeCongestion},
+	} {
+		if got := LeftOutcome(Left{Channel: "c", Cause: tc.cause, Unreached: tc.unreached}); got != tc.want {
+			t.Errorf("LeftOutcome(cause %d, unreached %v) = %s, want %s", tc.cause, tc.unreached, got, tc.want)
+		}
+	}
+}

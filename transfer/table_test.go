@@ -138,6 +138,15 @@ func TestRows(t *testing.T) {
 
 		// CallingTarget.
 		{"target answers", calling, answered, Consulting, effs(stopNA, StopPlayback{rb1})},
+		// A ringing target that leaves (app: ChannelDestroyed of an
+		// unanswered dialed leg): its cause, or refused, or unavailable
+		// when it never rang.
+		{"target leaves while ringing, normal clearing", calling, Left{Channel: c1, Cause: 16}, Rebridged,
+			effs(stopNA, StopPlayback{rb1}, Move{"B", "M"}, holdDown, Play{"A", failMedia}, fin(OutcomeTargetRefused, "A", "B"))},
+		{"target leaves without ever ringing", calling, Left{Channel: c1, Cause: 16, Unreached: true}, Rebridged,
+			effs(stopNA, StopPlayback{rb1}, Move{"B", "M"}, holdDown, Play{"A", failMedia}, fin(OutcomeUnavailable, "A", "B"))},
+		{"target unallocated without ever ringing", calling, Left{Channel: c1, Cause: 1, Unreached: true}, Rebridged,
+			effs(stopNA, StopPlayback{rb1}, Move{"B", "M"}, holdDown, Play{"A", failMedia}, fin(OutcomeInvalidNumber, "A", "B"))},
 		{"target hangs up busy", calling, Left{Channel: c1, Cause: 17}, Rebridged,
 			effs(stopNA, StopPlayback{rb1}, Move{"B", "M"}, holdDown, Play{"A", failMedia}, fin(OutcomeBusy, "A", "B"))},
 		{"target dial fails", calling, DialFailed{Channel: c1, Outcome: OutcomeCongestion}, Rebridged,
