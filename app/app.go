@@ -57,9 +57,10 @@ type App struct {
 	seq         atomic.Uint64
 	// ariDown: a request got no answer, or the event stream dropped, and
 	// no ping has been answered since (reconcile.go).
-	ariDown atomic.Bool
-	probing atomic.Bool // probeARI runs
-	runCtx  context.Context
+	ariDown   atomic.Bool
+	probing   atomic.Bool // probeARI runs
+	probeWake chan struct{}
+	runCtx    context.Context
 	// storeOnARI: snapshots are kept in Asterisk (GlobalStore), so they
 	// cannot be written while ARI is unreachable.
 	storeOnARI bool
@@ -98,12 +99,13 @@ func New(cfg Config, client *ari.Client, log zerolog.Logger, hooks Hooks) (*App,
 	}
 	a := &App{
 		cfg: cfg, client: client, log: log, hooks: hooks,
-		accounts: map[string]*account{},
-		calls:    map[string]*Call{},
-		channels: map[ari.ChannelID]*Call{},
-		bridges:  map[ari.BridgeID]*Call{},
-		recent:   map[string]CallInfo{},
-		runCtx:   context.Background(),
+		accounts:  map[string]*account{},
+		calls:     map[string]*Call{},
+		channels:  map[ari.ChannelID]*Call{},
+		bridges:   map[ari.BridgeID]*Call{},
+		recent:    map[string]CallInfo{},
+		runCtx:    context.Background(),
+		probeWake: make(chan struct{}, 1),
 	}
 	a.store = NewGlobalStore(client, cfg.ARI.App, log)
 	a.storeOnARI = true
@@ -175,6 +177,7 @@ func (a *App) route(ctx context.Context, ev ari.Event) {
 	switch e := ev.(type) {
 	case *ari.Reconnected:
 		a.log.Warn().Dur("down", e.Down).Msg("ARI event stream reconnected; reconciling calls")
+		a.wakeProbe()
 		go a.reconcile(ctx)
 		return
 	case *ari.Disconnected:

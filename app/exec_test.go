@@ -32,7 +32,10 @@ func (r *recorder) RoundTrip(_ context.Context, req *ari.Request) (*ari.Response
 			return &ari.Response{Status: status, Body: []byte(`{"message":"injected"}`)}, nil
 		}
 	}
-	if req.Method == "GET" || strings.HasSuffix(req.Path, "/create") || strings.HasPrefix(req.Path, "/bridges/") && req.Method == "POST" && strings.Count(req.Path, "/") == 2 {
+	// As Asterisk does, operations that return a resource answer with a
+	// body (an empty body would be a decode error, which counts as "no
+	// answer from Asterisk").
+	if req.Method == "GET" || strings.HasSuffix(req.Path, "/create") || strings.Contains(req.Path, "/play") || strings.HasPrefix(req.Path, "/bridges/") && req.Method == "POST" && strings.Count(req.Path, "/") == 2 {
 		return &ari.Response{Status: 200, Body: []byte(`{}`)}, nil
 	}
 	return &ari.Response{Status: 204}, nil

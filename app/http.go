@@ -63,7 +63,8 @@ func EventHooks(hub *httpapi.Hub) Hooks {
 // APICallInfo converts a call's view to the API's (a deep copy).
 func APICallInfo(ci CallInfo) httpapi.CallInfo {
 	out := httpapi.CallInfo{ID: ci.ID, Account: ci.Account, Bridge: ci.Bridge, State: ci.State,
-		Started: ci.Started, Transfer: apiTransfer(ci.Transfer), LastTransfer: apiTransfer(ci.LastTransfer)}
+		Started: ci.Started, Transfer: apiTransfer(ci.Transfer), LastTransfer: apiTransfer(ci.LastTransfer),
+		Converging: ci.Converging}
 	if ci.Parties != nil {
 		out.Parties = make([]httpapi.PartyInfo, len(ci.Parties))
 		for i, p := range ci.Parties {

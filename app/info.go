@@ -22,6 +22,10 @@ type CallInfo struct {
 	// LastTransfer is the most recent finished transfer, for "completed" or
 	// "failed: busy" after the fact.
 	LastTransfer *TransferInfo `json:"last_transfer,omitempty"`
+	// Converging: Asterisk may not match this view yet (effects failed or
+	// ARI is unreachable, or a timer that fired meanwhile waits for it);
+	// transferd is bringing it in line.
+	Converging bool `json:"converging,omitempty"`
 }
 
 // PartyInfo is one leg of a call.
@@ -91,6 +95,7 @@ func (c *Call) snapshotInfo() CallInfo {
 	if c.lastXfer != nil {
 		info.LastTransfer = transferInfo(*c.lastXfer)
 	}
+	info.Converging = !c.ended && (c.sync.dirty || len(c.sync.deferred) > 0)
 	return info
 }
 
@@ -103,7 +108,7 @@ func transferInfo(t transfer.Transfer) *TransferInfo {
 }
 
 func sameInfo(a, b CallInfo) bool {
-	if a.State != b.State || len(a.Parties) != len(b.Parties) {
+	if a.State != b.State || a.Converging != b.Converging || len(a.Parties) != len(b.Parties) {
 		return false
 	}
 	for i := range a.Parties {

@@ -419,10 +419,13 @@ func (c *Call) ringingLegs() int {
 	return n
 }
 
-// suspectARI is told that a request got no usable answer (or the event
-// stream dropped). The probe decides: while Asterisk does not answer a
-// ping, ARI counts as unreachable (actions are refused, timers wait,
-// effects are not sent); once it answers, every call reconciles.
+// suspectARI is told that a request got no usable answer, or that the
+// event stream dropped. The probe decides: ARI counts as unreachable
+// (actions are refused, timers wait, effects are not sent) until Asterisk
+// answers a ping AND the event stream is up again. Both matter: while the
+// stream is down Asterisk keeps the application inactive, drops its events
+// and silently refuses to put a created channel in it. Once both are back,
+// every call reconciles.
 func (a *App) suspectARI() {
 	if a.probing.CompareAndSwap(false, true) {
 		go a.probeARI(a.runCtx)
@@ -440,12 +443,18 @@ func (a *App) probeARI(ctx context.Context) {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
 		_, err := a.client.Asterisk.Ping(pctx)
 		cancel()
-		if err == nil {
+		up := a.client.Stats().Connected
+		if err == nil && up {
 			if a.ariDown.CompareAndSwap(true, false) {
 				a.log.Info().Msg("ARI reachable again; reconciling every call")
 				a.postAll(reconcileNow{})
 			}
 			return
+		}
+		if err == nil {
+			// Asterisk answers: no need to wait out the stream's backoff.
+			a.client.RedialNow()
+			err = errors.New("the event stream is down")
 		}
 		if a.ariDown.CompareAndSwap(false, true) {
 			a.log.Warn().Err(err).Msg("ARI unreachable; calls reconcile when it is back")
@@ -454,7 +463,17 @@ func (a *App) probeARI(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-a.probeWake:
 		}
+	}
+}
+
+// wakeProbe makes a waiting probe try again at once (the event stream is
+// back).
+func (a *App) wakeProbe() {
+	select {
+	case a.probeWake <- struct{}{}:
+	default:
 	}
 }
 

@@ -58,6 +58,7 @@ type Client struct {
 	up            atomic.Bool   // the event stream is connected now
 	connected     chan struct{} // closed the first time the stream is up
 	connectedOnce sync.Once
+	redial        chan struct{} // RedialNow: cut a reconnect backoff short
 	stats         counters
 	link          linkState
 
@@ -92,6 +93,7 @@ func New(opts Options) (*Client, error) {
 		onRequest: opts.OnRequest,
 		subs:      subscriptions{set: make(map[*Subscription]struct{})},
 		connected: make(chan struct{}),
+		redial:    make(chan struct{}, 1),
 	}
 	c.Channels = &Channels{c: c}
 	c.Bridges = &Bridges{c: c}

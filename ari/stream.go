@@ -148,7 +148,7 @@ func (c *Client) Run(ctx context.Context) error {
 			} else {
 				c.log.Warn().Err(err).Int("attempt", attempts).Strs("apps", c.apps).Msg("ari event stream dial failed")
 			}
-			if err := sleep(ctx, c.backoff.delay(step)); err != nil {
+			if err := c.sleep(ctx, c.backoff.delay(step)); err != nil {
 				return err
 			}
 			step++
@@ -189,10 +189,22 @@ func (c *Client) Run(ctx context.Context) error {
 		if c.downAt.Sub(upAt) >= c.backoff.Max {
 			step = 0
 		}
-		if err := sleep(ctx, c.backoff.delay(step)); err != nil {
+		if err := c.sleep(ctx, c.backoff.delay(step)); err != nil {
 			return err
 		}
 		step++
+	}
+}
+
+// RedialNow makes a Run waiting to redial the event stream do it at once,
+// for a caller that knows Asterisk answers again (a ping went through):
+// while the stream is down, Asterisk drops the application's events and
+// refuses to put channels in it. It never blocks; without a wait pending
+// it does nothing but make the next wait end at once.
+func (c *Client) RedialNow() {
+	select {
+	case c.redial <- struct{}{}:
+	default:
 	}
 }
 
@@ -224,13 +236,16 @@ func synthetic(typ string, at time.Time) EventBase {
 
 // sleep waits d or until ctx ends. A timer, not time.Sleep, so cancelling
 // Run is immediate.
-func sleep(ctx context.Context, d time.Duration) error {
+// sleep waits d between redials, or less after RedialNow.
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
+		return nil
+	case <-c.redial:
 		return nil
 	}
 }

@@ -1,6 +1,10 @@
 package ari
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -36,4 +40,42 @@ func TestBackoffDelay(t *testing.T) {
 			t.Errorf("delay(%d) is not jittered: always %v", tt.step, seen)
 		}
 	}
+}
+
+// dialCounter is a Transport whose event stream never connects.
+type dialCounter struct {
+	recorder
+	dials atomic.Int32
+}
+
+func (d *dialCounter) Events(context.Context, []string) (EventStream, error) {
+	d.dials.Add(1)
+	return nil, errors.New("refused")
+}
+
+// RedialNow cuts a long reconnect backoff short.
+func TestRedialNow(t *testing.T) {
+	tr := &dialCounter{}
+	c, err := New(Options{Transport: tr, Apps: []string{"app"}, Backoff: Backoff{Min: time.Minute, Max: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	waitFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if n := tr.dials.Load(); n != 1 {
+			return fmt.Errorf("%d dials, want 1", n)
+		}
+		return nil
+	})
+	c.RedialNow()
+	waitFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if n := tr.dials.Load(); n != 2 {
+			return fmt.Errorf("%d dials after RedialNow, want 2 (the backoff is a minute)", n)
+		}
+		return nil
+	})
+	cancel()
+	<-done
 }

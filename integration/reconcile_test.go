@@ -19,10 +19,10 @@ import (
 // the README states (2 s; the tests log what they measured and allow more
 // on a loaded machine). Tags start with "r".
 
-// convergeBound is what the tests allow between the heal and Asterisk
+// reconcileBound is what the tests allow between the heal and Asterisk
 // matching transferd; the design bound is 2 s (README, Reliability), the
 // rest is slack for a machine shared with other test binaries.
-const convergeBound = 8 * time.Second
+const reconcileBound = 8 * time.Second
 
 // act runs an API action of the transferor (the caller) in-process, as the
 // HTTP API does (apiCall maps app.ErrAsteriskUnavailable to 503).
@@ -85,11 +85,11 @@ func (s *scenario) state(call ari.ChannelID) string {
 	return ""
 }
 
-// converge waits, with convergeBound, until check passes, and logs how long
+// converge waits, with reconcileBound, until check passes, and logs how long
 // it took since from.
 func (s *scenario) converge(from time.Time, what string, check func() error) {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(s.ctx, convergeBound)
+	ctx, cancel := context.WithTimeout(s.ctx, reconcileBound)
 	defer cancel()
 	waitFor(s.t, ctx, check)
 	s.t.Logf("%s within %s", what, time.Since(from).Round(10*time.Millisecond))
@@ -148,6 +148,9 @@ func TestReconcileActionDuringARIFault(t *testing.T) {
 			if info.Transfer == nil || info.Transfer.State != want {
 				t.Fatalf("after the refused swap the transfer is %+v, want %s (%v)", info.Transfer, want, err)
 			}
+			if want == "DoubleChecking" && !info.Converging {
+				t.Fatalf("the swap's effects failed but the call does not say it is converging: %+v", info)
+			}
 			t.Logf("swap answered: %v", err)
 			// transferd now knows ARI is down: complete changes nothing.
 			s.reachable(false)
@@ -165,6 +168,9 @@ func TestReconcileActionDuringARIFault(t *testing.T) {
 				// Asterisk is brought to the swap transferd reports: Alice
 				// with Bob, Carol on hold with music.
 				s.converge(healed, "Alice with Bob, Carol held", func() error {
+					if info := s.app.Call(string(call)).Info(); info.Converging {
+						return fmt.Errorf("the call still says it is converging")
+					}
 					if err := s.bridged("mixing", call, bobLeg); err != nil {
 						return err
 					}

@@ -17,6 +17,9 @@ type CallInfo struct {
 	Transfer *TransferInfo `json:"transfer,omitempty"`
 	// LastTransfer is the most recent finished transfer of the call.
 	LastTransfer *TransferInfo `json:"last_transfer,omitempty"`
+	// Converging: Asterisk may not match this view yet; transferd is
+	// bringing it in line (after failed effects, while ARI is unreachable).
+	Converging bool `json:"converging,omitempty"`
 }
 
 // PartyInfo is one leg of a call.
