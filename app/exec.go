@@ -55,9 +55,11 @@ func (c *Call) drain(ctx context.Context) {
 }
 
 // effectTimeout bounds each effect's ARI request: an Asterisk that does not
-// answer costs a step this long once (ARI is then marked unreachable, and
-// the step's other requests fail at once), not the whole message's budget.
-const effectTimeout = 3 * time.Second
+// answer costs a step this long once (the probe then finds ARI unreachable,
+// and the step's other requests fail at once), not the whole message's
+// budget. It is generous: a loaded Asterisk can take seconds to create a
+// channel, and a slow answer must not fail a transfer.
+const effectTimeout = 10 * time.Second
 
 // errARIDown fails a request without sending it while ARI is known to be
 // unreachable (the reconciler carries out what is missed once it is back).

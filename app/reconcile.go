@@ -432,15 +432,21 @@ func (a *App) suspectARI() {
 	}
 }
 
-// probeInterval is how often the probe pings ARI while it is unreachable.
-const probeInterval = 200 * time.Millisecond
+// probeInterval is how often the probe pings ARI while it is unreachable;
+// pingTimeout is how long it waits for an answer.
+const (
+	probeInterval = 200 * time.Millisecond
+	pingTimeout   = 5 * time.Second
+)
 
 func (a *App) probeARI(ctx context.Context) {
 	defer a.probing.Store(false)
 	t := time.NewTicker(probeInterval)
 	defer t.Stop()
 	for {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		// A loaded Asterisk may be slow to answer; only no answer at all
+		// makes it unreachable.
+		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 		_, err := a.client.Asterisk.Ping(pctx)
 		cancel()
 		up := a.client.Stats().Connected

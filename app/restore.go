@@ -153,7 +153,7 @@ func (c *Call) persist() {
 }
 
 // writeAheadTimeout bounds how long a step waits for its snapshot.
-const writeAheadTimeout = 2 * time.Second
+const writeAheadTimeout = 3 * time.Second
 
 // writeAhead makes the snapshot of the state a step leads to durable before
 // the step's effects run: a crash between the two is then recovered by
