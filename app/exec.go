@@ -73,9 +73,10 @@ var errARIDown = errors.New("not sent: ARI is unreachable")
 func (c *Call) apply(ctx context.Context, effects []transfer.Effect) {
 	c.writeAhead(effects)
 	var failed []transfer.Event
+	stalled := false // a request of this step got no answer at all
 	for _, eff := range effects {
 		var err error
-		if c.app.ariDown.Load() && touchesARI(eff) {
+		if (stalled || c.app.ariDown.Load()) && touchesARI(eff) {
 			err = errARIDown
 		} else {
 			ectx, cancel := context.WithTimeout(ctx, effectTimeout)
@@ -89,6 +90,12 @@ func (c *Call) apply(ctx context.Context, effects []transfer.Effect) {
 			}
 			log.Warn().Err(err).Stringer("effect", eff).Bool("critical", transfer.Critical(eff)).Msg("effect failed")
 			c.effectFailed(err)
+			if ari.StatusOf(err) == 0 && !errors.Is(err, errARIDown) {
+				// Sending the rest into the void would only add a timeout
+				// each: they fail now, and the reconciler carries them out.
+				stalled = true
+				c.sync.stalled = true
+			}
 			if transfer.Critical(eff) {
 				failed = append(failed, transfer.EffectFailed{Effect: eff, Status: ari.StatusOf(err)})
 			}

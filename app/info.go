@@ -160,6 +160,7 @@ func (c *Call) onCommand(ctx context.Context, m command) (CallInfo, error) {
 	}
 	c.codeAt = m.at
 	failures := c.sync.failures
+	c.sync.stalled = false
 	var err error
 	switch m.action {
 	case "transfer", "blind_transfer":
@@ -170,7 +171,11 @@ func (c *Call) onCommand(ctx context.Context, m command) (CallInfo, error) {
 		err = ErrUnknownCall
 	}
 	if err == nil && c.sync.failures != failures {
-		if rerr := c.reconcile(ctx); rerr != nil {
+		rerr := error(errARIDown)
+		if !c.sync.stalled {
+			rerr = c.reconcile(ctx)
+		}
+		if rerr != nil {
 			err = fmt.Errorf("%w: the call is now %s, and Asterisk does not match it yet (transferd keeps trying): %v",
 				ErrAsteriskUnavailable, c.describeState(), rerr)
 		}

@@ -67,8 +67,10 @@ type syncState struct {
 	retry   *time.Timer
 	backoff time.Duration
 	// failures counts failed effects and repairs (the API compares it
-	// before and after an action).
+	// before and after an action); stalled says a request got no answer
+	// at all (the API then answers at once instead of reconciling).
 	failures int
+	stalled  bool
 	// music lists hold bridges whose music may not play: its start failed,
 	// or the bridge was (re)created by a pass, or the call was restored.
 	music map[ari.BridgeID]bool

@@ -32,7 +32,9 @@ func (s *scenario) act(call ari.ChannelID, action string) (app.CallInfo, error) 
 	if c == nil {
 		s.t.Fatalf("call %s not found", call)
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, 20*time.Second)
+	// An action against a black hole waits for its write-ahead (3 s) and
+	// one effect (10 s) before it answers.
+	ctx, cancel := context.WithTimeout(s.ctx, 40*time.Second)
 	defer cancel()
 	return c.Do(ctx, action, string(call), "", nil)
 }
