@@ -80,8 +80,14 @@ bench-quick: asterisk
 	$(GO) build -o bin/bench ./bench
 	./bin/bench -quick -target bench-quick $(BENCH_FLAGS)
 
+## fuzz: run every fuzz target of the repository (each `func Fuzz...` in a
+## _test.go file, found anew on every run) for FUZZTIME each.
+FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run=^$$ -fuzz=FuzzNext -fuzztime=30s ./transfer/
-	$(GO) test -run=^$$ -fuzz=FuzzCollector -fuzztime=30s ./app/featurecode/
-	$(GO) test -run=^$$ -fuzz=FuzzDecode -fuzztime=30s ./ari/
-	$(GO) test -run=^$$ -fuzz=FuzzDecode -fuzztime=30s ./app/httpapi/
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		dir=$$(dirname $$f); \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$t in $$dir ($(FUZZTIME))"; \
+			$(GO) test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) $$dir/; \
+		done; \
+	done
