@@ -593,6 +593,8 @@ func TestUIOperatorActions(t *testing.T) {
 	b.tap(cardCSS + ` [data-action="cancel"]`)
 	b.until("cancelled", card(call)+`.dataset.outcome === 'cancelled' && `+card(call)+`.querySelector('.last-transfer').textContent === 'Transfer to 3001 cancelled.' && `+
 		shown(call, `[data-action="open-transfer"]`)+` && !`+shown(call, `[data-action="cancel"]`))
+	b.until("the outcome announced to screen readers", `document.getElementById('announce').getAttribute('aria-live') === 'polite' &&
+		document.getElementById('announce').textContent === 'Transfer to 3001 cancelled.'`)
 	s.gone(never)
 	s.together(call, bobLeg)
 
