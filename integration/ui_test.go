@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -49,13 +50,41 @@ type browser struct {
 	console    []string // console messages (the page writes none)
 }
 
-// newBrowser starts Debian's chromium (make test installs it: never
-// skipped) with a fresh profile and without its background traffic.
-func newBrowser(t *testing.T) *browser {
+// chromium is the one headless Chromium the browser tests share: each test
+// has its own tab (its own sessionStorage, viewport and events) on its own
+// server (so its own origin and localStorage). One browser instead of one
+// per test halves the start-up work on a loaded machine.
+var chromium struct {
+	mu     sync.Mutex
+	users  int
+	ctx    context.Context // the browser's first tab
+	stop   func()
+	failed error // the start failed: the other tests fail at once too
+}
+
+// acquireChromium starts Debian's chromium when no test holds it (make test
+// installs it: never skipped), with a fresh profile and without its
+// background traffic; the last test to let go of it stops it.
+func acquireChromium(t *testing.T) context.Context {
 	t.Helper()
+	chromium.mu.Lock()
+	defer chromium.mu.Unlock()
+	t.Cleanup(releaseChromium)
+	chromium.users++
+	if chromium.failed != nil {
+		t.Fatal(chromium.failed)
+	}
+	if chromium.users > 1 {
+		return chromium.ctx
+	}
 	path, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Fatalf("chromium is not installed: run integration/scripts/chromium.sh (make test and make integration do): %v", err)
+		chromium.failed = fmt.Errorf("chromium is not installed: run integration/scripts/chromium.sh (make test and make integration do): %w", err)
+		t.Fatal(chromium.failed)
+	}
+	profile, err := os.MkdirTemp("", "transferd-ui-chromium-")
+	if err != nil {
+		t.Fatal(err)
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
@@ -64,7 +93,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
-		// No network but the test's own server: without these Chromium
+		// No network but the tests' own servers: without these Chromium
 		// keeps trying to reach Google's services.
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true),
@@ -76,38 +105,58 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-client-side-phishing-detection", true),
 		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
 		chromedp.Flag("disable-dev-shm-usage", true),
+		// Tabs in the background keep their timers (the page's clock and
+		// reconnection) at full speed.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 		chromedp.Flag("metrics-recording-only", true),
 		chromedp.Flag("no-pings", true),
 		chromedp.Flag("password-store", "basic"),
+		chromedp.UserDataDir(profile),
 	}
-	// A fresh profile, removed once Chromium and its helper processes have
-	// let go of it (they may still write for a moment after the browser
-	// has exited, which t.TempDir would report as an error).
-	profile, err := os.MkdirTemp("", "transferd-ui-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts = append(opts, chromedp.UserDataDir(profile))
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	b := &browser{t: t, ctx: ctx}
-	t.Cleanup(func() {
+	chromium.stop = func() {
 		cancel()
 		acancel()
-		for i := 0; ; i++ {
-			err := os.RemoveAll(profile)
-			if err == nil {
-				return
-			}
-			if i == 50 {
-				t.Logf("chromium profile %s left behind: %v", profile, err)
-				return
-			}
+		// Chromium's helper processes may still write to the profile for a
+		// moment after the browser has exited.
+		for i := 0; i < 50 && os.RemoveAll(profile) != nil; i++ {
 			time.Sleep(100 * time.Millisecond)
 		}
-	})
-	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		t.Fatalf("start chromium: %v", err)
+	}
+	if err := chromedp.Do(ctx); err != nil {
+		chromium.failed = fmt.Errorf("start chromium: %w", err)
+		t.Fatal(chromium.failed)
+	}
+	chromium.ctx = ctx
+	return ctx
+}
+
+func releaseChromium() {
+	chromium.mu.Lock()
+	defer chromium.mu.Unlock()
+	chromium.users--
+	if chromium.users == 0 && chromium.stop != nil {
+		chromium.stop()
+		chromium.stop, chromium.ctx = nil, nil
+	}
+}
+
+// newBrowser opens a tab of the shared Chromium for the test; the tab
+// behaves as the focused one (keyboard focus and :focus-visible work while
+// another test's tab is in front).
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(acquireChromium(t))
+	t.Cleanup(cancel) // before the release: cleanups run in reverse
+	b := &browser{t: t, ctx: ctx}
+	if err := chromedp.Do(ctx); err != nil { // opens the tab
+		t.Fatalf("open a chromium tab: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatalf("focus emulation: %v", err)
 	}
 	requests := chromedp.Events(ctx, network.RequestWillBeSent)
 	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
