@@ -132,6 +132,12 @@ func (f *faultRun) converged() (string, *httpapi.CallInfo) {
 	if st := stranded(l, f.call); len(st) > 0 {
 		bad = append(bad, "stranded: "+strings.Join(st, "; "))
 	}
+	if info != nil && info.Converging {
+		// transferd says Asterisk may not match yet (a timer that fired
+		// during the cut waits for the first reconcile after the heal):
+		// a layout matching the report now may be about to change.
+		bad = append(bad, "transferd says it is still converging")
+	}
 	if len(bad) > 0 {
 		state := "over"
 		if info != nil {
@@ -253,7 +259,7 @@ var cutCases = []cutCase{
 	{name: "blond-answered-during-cut", tag: "f12", setup: (*faultRun).toBlond,
 		during: func(f *faultRun) { f.answer(f.carol) },
 		up:     []string{"bob", "carol"}, state: "none", outcome: "partial-completed"},
-	{name: "blond-no-answer-during-cut", tag: "f13", brokenBy: "no-answer during the cut in Blond, applied after the heal: the recall leg is created but never dialled (addChannel 400 Channel not found), Bob is abandoned 3s later and the API keeps reporting the gone recall leg as ringing", noAnswer: 3 * time.Second, setup: (*faultRun).toBlond,
+	{name: "blond-no-answer-during-cut", tag: "f13", noAnswer: 3 * time.Second, setup: (*faultRun).toBlond,
 		up: []string{"bob"}},
 	{name: "recall-loop", tag: "f14", noAnswer: 7 * time.Second,
 		setup: func(f *faultRun) {
