@@ -4,7 +4,7 @@ export ASTERISK_ROOT
 GO ?= go
 GOTEST_FLAGS ?=
 
-.PHONY: test unit integration asterisk phones chromium screenshots run stop lint bench bench-quick build fuzz
+.PHONY: test unit integration interop sweep asterisk phones chromium screenshots run stop lint bench bench-quick build fuzz
 
 ## test: unit tests with -race, then the integration tests on a real Asterisk
 ## 22 (the chroot is built first when missing: needs root and about a minute).
@@ -22,6 +22,15 @@ integration: asterisk phones chromium
 ## each, about 3 minutes); `make test` runs them every 4 ms (11 offsets).
 sweep: asterisk
 	TRANSFERD_SWEEP=full $(GO) test -race -count=1 -timeout 20m -run 'TestKillSweep' -v $(GOTEST_FLAGS) ./integration/
+
+## interop: the NATS scenarios against the stock CyCoreSystems ari-proxy
+## server instead of `transferd proxy`: STOCK_ARI_PROXY=/path/to/ari-proxy
+## make interop. Nothing here builds that binary. Not part of `make test`.
+INTEROP_TESTS ?= TestCluster|TestStock
+interop: asterisk phones
+	@if [ -z "$(STOCK_ARI_PROXY)" ] || [ ! -x "$(STOCK_ARI_PROXY)" ]; then \
+		echo "make interop: set STOCK_ARI_PROXY to an executable stock ari-proxy v5 server"; exit 2; fi
+	STOCK_ARI_PROXY=$(abspath $(STOCK_ARI_PROXY)) $(GO) test -race -count=1 -v -timeout 20m -run '$(INTEROP_TESTS)' ./integration/
 
 ## asterisk: build the Debian sid chroot with Asterisk 22 when missing.
 asterisk:

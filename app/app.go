@@ -192,6 +192,13 @@ func (a *App) route(ctx context.Context, ev ari.Event) {
 			// A leg this app dialed but no live call owns (a restart lost
 			// it between create and persist): reconcile decides.
 			a.log.Warn().Str(keyChannelID, string(e.Channel.ID)).Msg("dialed leg of an unknown call")
+			if a.dialogs != nil {
+				// Behind the stock ari-proxy the new-call queue can hand
+				// another instance's dialled leg here, and the transport
+				// joined a dialog for it: leave it, or the subscription
+				// outlives the channel.
+				a.dialogs.Leave(string(e.Channel.ID))
+			}
 			return
 		}
 		if a.owner(e.Channel.ID) == nil {

@@ -90,6 +90,10 @@ type NATSConfig struct {
 	// than `transferd proxy` (create-time channel variables are then set
 	// one by one after the create, which the stock server ignores).
 	StockServer bool `yaml:"stock_server"`
+	// Replicas is how many NATS servers keep a copy of the call snapshot
+	// and lease buckets: 1 on a single server; 3 (or 5) on a cluster, so
+	// calls survive the loss of a server. Default 1.
+	Replicas int `yaml:"replicas"`
 }
 
 // Enabled says whether ARI goes through NATS.
@@ -174,7 +178,7 @@ func DefaultConfig() Config {
 			WriteTimeout: httpapi.DefaultServerLimits.WriteTimeout, IdleTimeout: httpapi.DefaultServerLimits.IdleTimeout,
 			MaxHeaderBytes: httpapi.DefaultServerLimits.MaxHeaderBytes, MaxConnections: httpapi.DefaultServerLimits.MaxConnections},
 		Log:          LogConfig{Level: "info", Format: "json"},
-		NATS:         NATSConfig{Listen: "127.0.0.1:4222", LeaseTTL: 6 * time.Second},
+		NATS:         NATSConfig{Listen: "127.0.0.1:4222", LeaseTTL: 6 * time.Second, Replicas: 1},
 		DrainTimeout: 30 * time.Second,
 		Defaults: AccountConfig{
 			DialTemplate:  "PJSIP/{number}",
@@ -377,9 +381,18 @@ func (c Config) Validate() error {
 		bad("log.format", "must be json or console, got %q", c.Log.Format)
 	}
 	if c.NATS.URL != "" {
-		if u, err := url.Parse(c.NATS.URL); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
-			bad("nats.url", "must be a NATS URL such as nats://127.0.0.1:4222, got %q", c.NATS.URL)
+		// A cluster is given as a comma-separated list of its servers.
+		for _, one := range strings.Split(c.NATS.URL, ",") {
+			if u, err := url.Parse(strings.TrimSpace(one)); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+				bad("nats.url", "must be a NATS URL such as nats://127.0.0.1:4222, or a comma-separated list of them, got %q", c.NATS.URL)
+				break
+			}
 		}
+	}
+	if c.NATS.Replicas < 1 || c.NATS.Replicas > 5 {
+		bad("nats.replicas", "must be 1 to 5 (JetStream keeps at most 5 copies), got %d", c.NATS.Replicas)
+	} else if c.NATS.Embedded && c.NATS.Replicas > 1 {
+		bad("nats.replicas", "the embedded nats-server is a single server and keeps 1 copy, got %d; run a NATS cluster for more", c.NATS.Replicas)
 	}
 	if c.NATS.Embedded {
 		if _, _, err := net.SplitHostPort(c.NATS.Listen); err != nil {

@@ -291,6 +291,10 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"http.max_connections", func(c *Config, x *AccountConfig) { c.HTTP.MaxConnections = 0 }},
 		{"log.level", func(c *Config, x *AccountConfig) { c.Log.Level = "verbose" }},
 		{"log.format", func(c *Config, x *AccountConfig) { c.Log.Format = "text" }},
+		{"nats.replicas", func(c *Config, x *AccountConfig) { c.NATS.Replicas = 0 }},
+		{"nats.replicas", func(c *Config, x *AccountConfig) { c.NATS.Replicas = 6 }},
+		{"nats.replicas", func(c *Config, x *AccountConfig) { c.NATS.Embedded, c.NATS.Replicas = true, 3 }},
+		{"nats.url", func(c *Config, x *AccountConfig) { c.NATS.URL = "nats://a:4222,b:4222" }},
 		{"accounts", func(c *Config, x *AccountConfig) { c.Accounts = nil }},
 		{"accounts.x.dial_template", func(c *Config, x *AccountConfig) { x.DialTemplate = "PJSIP/2600" }},
 		{"accounts.x.dial_template", func(c *Config, x *AccountConfig) { x.DialTemplate = "{number}" }},
@@ -355,6 +359,9 @@ func TestValidateAcceptsValidVariants(t *testing.T) {
 		{"https ARI", func(c *Config, x *AccountConfig) { c.ARI.URL = "https://pbx.example.com/ari" }},
 		{"HTTP server disabled", func(c *Config, x *AccountConfig) { c.HTTP.Listen = "" }},
 		{"console logs", func(c *Config, x *AccountConfig) { c.Log.Format = "console" }},
+		{"a NATS cluster with replicated buckets", func(c *Config, x *AccountConfig) {
+			c.NATS.URL, c.NATS.Replicas = "nats://10.0.0.1:4222, nats://10.0.0.2:4222,nats://10.0.0.3:4222", 3
+		}},
 		{"Local dial template", func(c *Config, x *AccountConfig) { x.DialTemplate = "Local/{number}@transferd-demo/n" }},
 		{"availability device", func(c *Config, x *AccountConfig) { x.AvailabilityDevice = "PJSIP/{number}" }},
 		{"listen on the caller", func(c *Config, x *AccountConfig) { x.Metaflows.ListenOn = "caller" }},

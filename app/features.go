@@ -88,8 +88,11 @@ func (c *Call) onDigitResult(ctx context.Context, l *leg, r featurecode.Result) 
 
 // forward sends digits on to the parties the leg talks to. During a
 // transfer who talks to whom changes quickly, so digits are not passed on.
+// Behind the stock ari-proxy (nats.stock_server) legs cannot join with
+// absorbDTMF (it drops the flag): the bridge already carries every digit,
+// so sending them again would double them.
 func (c *Call) forward(ctx context.Context, from *leg, digits string) {
-	if digits == "" || c.xfer != nil {
+	if digits == "" || c.xfer != nil || c.app.cfg.NATS.StockServer {
 		return
 	}
 	for _, p := range c.liveParties() {

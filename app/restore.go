@@ -33,6 +33,10 @@ type snapshot struct {
 	Ringbacks []ari.PlaybackID          `json:"ringbacks,omitempty"`
 	Holds     []ari.BridgeID            `json:"holds,omitempty"`
 	HangAfter map[ari.PlaybackID]string `json:"hang_after,omitempty"`
+
+	// XferStarted is when the transfer began, so an instance that takes
+	// the call over measures its duration from the code, not the takeover.
+	XferStarted time.Time `json:"xfer_started,omitempty"`
 }
 
 type legSnapshot struct {
@@ -85,6 +89,7 @@ func (c *Call) snapshot(effects []transfer.Effect) snapshot {
 	if c.xfer != nil {
 		x := *c.xfer
 		s.Xfer = &x
+		s.XferStarted = c.xferStarted
 	}
 	if c.lastXfer != nil {
 		x := *c.lastXfer
@@ -385,7 +390,10 @@ func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 	if s.Xfer != nil {
 		x := *s.Xfer
 		c.xfer = &x
-		c.xferStarted = time.Now()
+		c.xferStarted = s.XferStarted
+		if c.xferStarted.IsZero() { // a snapshot from before xfer_started
+			c.xferStarted = time.Now()
+		}
 		c.xferLog = c.log.With().Str(keyTransferID, x.ID).Logger()
 	}
 	a.mu.Lock()

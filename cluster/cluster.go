@@ -30,7 +30,9 @@ type Options struct {
 	Instance string
 	// LeaseTTL is how long a lease outlives its last renewal; default 6s.
 	LeaseTTL time.Duration
-	// Replicas of the buckets (1 on a single server).
+	// Replicas of the buckets (1 on a single server). More needs a NATS
+	// cluster with at least that many JetStream servers; New refuses it
+	// otherwise, naming nats.replicas.
 	Replicas int
 }
 
@@ -56,6 +58,10 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*Cluster, error) {
 	if o.Replicas <= 0 {
 		o.Replicas = 1
 	}
+	if o.Replicas > 1 && nc.ConnectedClusterName() == "" {
+		return nil, fmt.Errorf("cluster: nats.replicas is %d, but the NATS server %s is not part of a cluster and keeps one copy: "+
+			"set nats.replicas: 1, or run a cluster of at least %d JetStream servers", o.Replicas, nc.ConnectedUrlRedacted(), o.Replicas)
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: jetstream: %w", err)
@@ -65,15 +71,24 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*Cluster, error) {
 		Bucket: name + "_calls", Description: "transferd call snapshots", History: 1,
 		Storage: jetstream.FileStorage, Replicas: o.Replicas})
 	if err != nil {
-		return nil, fmt.Errorf("cluster: calls bucket: %w", err)
+		return nil, bucketError(nc, "calls", o.Replicas, err)
 	}
 	leases, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: name + "_leases", Description: "transferd call ownership leases", History: 1,
 		TTL: o.LeaseTTL, Storage: jetstream.FileStorage, Replicas: o.Replicas})
 	if err != nil {
-		return nil, fmt.Errorf("cluster: leases bucket: %w", err)
+		return nil, bucketError(nc, "leases", o.Replicas, err)
 	}
 	return &Cluster{calls: calls, leases: leases, instance: o.Instance, ttl: o.LeaseTTL, revs: map[string]uint64{}}, nil
+}
+
+// bucketError explains a bucket JetStream would not create or update.
+func bucketError(nc *nats.Conn, which string, replicas int, err error) error {
+	if replicas <= 1 {
+		return fmt.Errorf("cluster: %s bucket: %w", which, err)
+	}
+	return fmt.Errorf("cluster: %s bucket with nats.replicas %d: %w: the NATS cluster %q needs at least %d servers with JetStream, "+
+		"all up (it knows %d servers)", which, replicas, err, nc.ConnectedClusterName(), replicas, len(nc.Servers()))
 }
 
 // bucketName keeps the characters a bucket name may hold.

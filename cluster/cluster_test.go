@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,19 @@ func embedded(t *testing.T) *nats.Conn {
 	}
 	t.Cleanup(nc.Close)
 	return nc
+}
+
+// TestReplicasNeedACluster: more copies than one server can keep are
+// refused at start, naming the setting.
+func TestReplicasNeedACluster(t *testing.T) {
+	nc := embedded(t)
+	_, err := New(context.Background(), nc, Options{Name: "r", Instance: "i1", Replicas: 3})
+	if err == nil || !strings.Contains(err.Error(), "nats.replicas is 3") || !strings.Contains(err.Error(), "not part of a cluster") {
+		t.Fatalf("New with 3 replicas on one server: %v", err)
+	}
+	if _, err := New(context.Background(), nc, Options{Name: "r", Instance: "i1", Replicas: 1}); err != nil {
+		t.Fatalf("New with 1 replica: %v", err)
+	}
 }
 
 func TestKeyRoundTrip(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"net/http"
 	"os"
@@ -183,7 +184,7 @@ func (s *Sandbox) render() error {
 			return err
 		}
 	}
-	repl := strings.NewReplacer("@RUN@", s.RunID, "@MODDIR@", modDir,
+	repl := strings.NewReplacer("@RUN@", s.RunID, "@EID@", entityID(s.RunID), "@MODDIR@", modDir,
 		"@HTTP_PORT@", strconv.Itoa(s.HTTPPort), "@ARI_PASSWORD@", s.Password)
 	for _, src := range []string{"asterisk-conf", "dialplan"} {
 		entries, err := os.ReadDir(filepath.Join(s.repo, src))
@@ -205,6 +206,15 @@ func (s *Sandbox) render() error {
 		}
 	}
 	return os.WriteFile(filepath.Join(conf, "pjsip_sandbox.conf"), []byte(s.pjsipPhones()), 0o644)
+}
+
+// entityID is the Asterisk entity id of a run: a locally administered MAC
+// address made from the run id, so every sandbox has its own.
+func entityID(run string) string {
+	h := fnv.New64a()
+	h.Write([]byte(run))
+	b := h.Sum(nil)
+	return fmt.Sprintf("02:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4])
 }
 
 // moduleDir finds Asterisk's module directory inside the chroot (its path

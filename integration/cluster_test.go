@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
 	"github.com/transferd/transferd/ari"
@@ -50,17 +51,20 @@ type instance struct {
 }
 
 type clusterRig struct {
-	t        *testing.T
-	ctx      context.Context
-	bin      string
-	cfgPath  string
-	storeDir string
-	natsPort int
-	ns       *natsbus.Server
-	nodes    []*clusterNode
-	observer *cluster.Cluster
-	mu       sync.Mutex
-	insts    map[string]*instance
+	t          *testing.T
+	ctx        context.Context
+	bin        string
+	cfgPath    string
+	storeDir   string
+	natsPort   int
+	ns         *natsbus.Server
+	url        string // the NATS servers, a comma-separated list
+	replicas   int    // nats.replicas
+	observerNC *nats.Conn
+	nodes      []*clusterNode
+	observer   *cluster.Cluster
+	mu         sync.Mutex
+	insts      map[string]*instance
 }
 
 func buildTransferd(t *testing.T, ctx context.Context) string {
@@ -89,20 +93,30 @@ func newClusterRig(t *testing.T, ctx context.Context) *clusterRig {
 	r.natsPort = port
 	r.startNATS()
 	t.Cleanup(func() { r.ns.Shutdown() })
-	for _, name := range []string{"cl-node-a", "cl-node-b"} {
+	r.url = r.ns.ClientURL()
+	r.setUp(1, "cl-node-a", "cl-node-b")
+	return r
+}
+
+// setUp starts the Asterisk nodes on the rig's NATS (r.url), creates the
+// buckets with replicas copies, and writes transferd's configuration.
+func (r *clusterRig) setUp(replicas int, nodes ...string) {
+	t := r.t
+	r.replicas = replicas
+	for _, name := range nodes {
 		r.nodes = append(r.nodes, r.startNode(name))
 	}
-	nc, err := natsbus.Connect(r.ns.ClientURL(), "observer", zerolog.Nop())
+	nc, err := natsbus.Connect(r.url, "observer", zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	r.observer, err = cluster.New(ctx, nc, cluster.Options{Name: clusterApp, Instance: "observer", LeaseTTL: leaseTTL})
+	r.observerNC = nc
+	r.observer, err = cluster.New(r.ctx, nc, cluster.Options{Name: clusterApp, Instance: "observer", LeaseTTL: leaseTTL, Replicas: replicas})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.cfgPath = r.writeConfig()
-	return r
 }
 
 func (r *clusterRig) startNATS() {
@@ -132,7 +146,12 @@ func (r *clusterRig) startNode(name string) *clusterNode {
 	}
 	ph := NewPhones(r.ctx, direct)
 	t.Cleanup(ph.Close)
-	nc, err := natsbus.Connect(r.ns.ClientURL(), "proxy-"+name, zerolog.Nop())
+	if stockProxy() != "" {
+		<-direct.Connected()
+		node := r.startStockProxy(sb, direct)
+		return &clusterNode{name: node, sb: sb, direct: direct, phones: ph}
+	}
+	nc, err := natsbus.Connect(r.url, "proxy-"+name, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,19 +174,25 @@ func (r *clusterRig) writeConfig() string {
 log:
   level: info
 nats:
-  url: nats://127.0.0.1:%d
+  url: %s
   lease_ttl: %s
+  stock_server: %t
+  replicas: %d
 defaults:
   dial_template: Local/{number}@transferd-test-phones/n
   variables: {TD_TEST: %s}
   metaflows:
-    digit_timeout: 500ms
+    # Every code here ends with '#'. The timeout counts from each digit's
+    # arrival at transferd: on a loaded machine the events of digits sent
+    # 140 ms apart can arrive over half a second apart, and a short
+    # timeout then cuts "*23011#" into the code "*230".
+    digit_timeout: 3s
   transfer:
     no_answer_timeout: 120s
     loop_delay: 1s
 accounts:
   acct: {}
-`, clusterApp, r.natsPort, leaseTTL, clusterTag)
+`, clusterApp, r.url, leaseTTL, stockProxy() != "", r.replicas, clusterTag)
 	p := filepath.Join(r.t.TempDir(), "transferd.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		r.t.Fatal(err)
@@ -255,6 +280,74 @@ func (r *clusterRig) talking(ctx context.Context, node *clusterNode, i int) (*cl
 		return nil, fmt.Errorf("%s never answered: %w", c.name, err)
 	}
 	return c, together(ctx, node.direct, c.id, c.bobLeg)
+}
+
+// measuredFromCode checks the "transfer finished" lines the instances
+// logged for calls: each transfer began before since, so its seconds must
+// exceed the time from since to the line.
+func (r *clusterRig) measuredFromCode(calls []*clusterCall, since time.Time, instances ...string) error {
+	want := map[string]bool{}
+	for _, c := range calls {
+		want[string(c.id)] = true
+	}
+	found := 0
+	for _, id := range instances {
+		b, err := os.ReadFile(r.insts[id].log)
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			var l struct {
+				Message  string    `json:"message"`
+				Instance string    `json:"instance"`
+				CallID   string    `json:"call_id"`
+				Seconds  float64   `json:"seconds"`
+				Time     time.Time `json:"time"`
+			}
+			if json.Unmarshal([]byte(line), &l) != nil || l.Message != "transfer finished" || !want[l.CallID] {
+				continue
+			}
+			found++
+			if l.Instance != id {
+				return fmt.Errorf("log of %s names instance %q, want the configured %q", id, l.Instance, id)
+			}
+			if min := l.Time.Sub(since).Seconds(); l.Seconds <= min {
+				return fmt.Errorf("%s: transfer of %s lasted %.3fs by its log, but it began before the takeover %.3fs earlier",
+					id, l.CallID, l.Seconds, min)
+			}
+		}
+	}
+	if found != len(calls) {
+		return fmt.Errorf("%d \"transfer finished\" lines for the %d calls taken over", found, len(calls))
+	}
+	return nil
+}
+
+// digitOnce has Alice press an ordinary digit and checks that Bob hears it
+// exactly once: through transferd's relay (natsproxy: legs absorb DTMF), or
+// through the bridge (a stock server drops absorbDTMF, and transferd then
+// does not relay, or every digit would arrive twice).
+func digitOnce(ctx context.Context, c *clusterCall) error {
+	mark := c.bob.Mark()
+	if err := c.alice.Press(ctx, "5"); err != nil {
+		return err
+	}
+	isFive := func(ev ari.Event) bool { d, ok := ev.(*ari.ChannelDtmfReceived); return ok && d.Digit == "5" }
+	if _, err := c.bob.WaitEvent(ctx, mark, "ChannelDtmfReceived", isFive); err != nil {
+		return fmt.Errorf("%s: Bob never heard Alice's 5: %w", c.name, err)
+	}
+	// A second copy would follow within a few hundred milliseconds.
+	time.Sleep(2 * time.Second)
+	n := 0
+	for _, ev := range c.bob.Events()[mark:] {
+		if isFive(ev) {
+			n++
+		}
+	}
+	if n != 1 {
+		return fmt.Errorf("%s: Bob heard Alice's 5 %d times, want once", c.name, n)
+	}
+	return nil
 }
 
 // startTransfer has Alice press *2<carol># and waits for Carol to ring.
@@ -414,6 +507,9 @@ func TestClusterFailover(t *testing.T) {
 			cctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 			defer cancel()
 			c, err := r.talking(cctx, r.nodes[i%2], i)
+			if err == nil && i <= 2 {
+				err = digitOnce(cctx, c)
+			}
 			if err == nil {
 				mu.Lock()
 				calls = append(calls, c)
@@ -467,6 +563,21 @@ func TestClusterFailover(t *testing.T) {
 	if err := r.noLeaks(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// No subscription outlives its call: once every call is over, no
+	// instance listens to any dialog (behind a stock server the new-call
+	// queue also hands instances each other's dialled legs).
+	sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
+	defer scancel()
+	waitFor(t, sctx, func() error {
+		n, subs, err := dialogSubscriptions(r.ns.NATS())
+		if err != nil {
+			return err
+		}
+		if n != 0 {
+			return fmt.Errorf("%d dialog subscriptions left after every call ended: %v", n, subs)
+		}
+		return nil
+	})
 
 	// Failover: only i1 takes the next calls; they are left in four states.
 	for _, id := range []string{"i2", "i3"} {
@@ -543,6 +654,11 @@ func TestClusterFailover(t *testing.T) {
 	}
 	if err := r.noLeaks(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The new owners measure each transfer from its code, which came
+	// before i1 was killed, not from their takeover.
+	if err := r.measuredFromCode(fc, killed, "i4", "i5"); err != nil {
+		t.Error(err)
 	}
 
 	// NATS restart mid-call: a transfer whose target rings while NATS is

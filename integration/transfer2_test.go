@@ -319,6 +319,10 @@ func TestScenario12CalleeTransfers(t *testing.T) {
 	s.hears(alice, ma, "music on hold")
 	s.playing(bobLeg, "tone:ring")
 	s.answer(carol)
+	// Carol rings in the call's bridge, so Bob and Carol share it before
+	// she answers: wait for transferd to have seen her answer, or Bob's
+	// hangup makes it a partial transfer.
+	s.transferState(call, "Consulting")
 	s.together(bobLeg, s.leg(carol))
 	s.hangup(bob)
 	s.outcome(call, "completed")
@@ -350,6 +354,7 @@ func TestScenario13Chained(t *testing.T) {
 	s.held(bobLeg)
 	s.hears(bob, mb, "music on hold")
 	s.answer(dave)
+	s.transferState(call, "Consulting") // as in scenario 12
 	s.together(carolLeg, s.leg(dave))
 	s.hangup(carol)
 	s.together(bobLeg, s.leg(dave))

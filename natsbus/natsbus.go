@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -33,6 +34,19 @@ type Options struct {
 	// ReadyTimeout bounds the wait for the server to accept connections;
 	// default 10s.
 	ReadyTimeout time.Duration
+	// Cluster, when its Name is set, joins the server to a NATS cluster
+	// (JetStream then replicates streams over the cluster's servers; each
+	// needs its own Name).
+	Cluster ClusterOptions
+}
+
+// ClusterOptions make an embedded server one of a cluster.
+type ClusterOptions struct {
+	Name string // the cluster's name, the same on every server
+	Host string // where routes from the other servers arrive; default Options.Host
+	Port int    // route port; 0 means a free one
+	// Routes are the other servers' route URLs, nats-route://host:port.
+	Routes []string
 }
 
 // Server is a running embedded nats-server.
@@ -65,14 +79,27 @@ func StartEmbedded(opts Options) (*Server, error) {
 		}
 		opts.Dir, s.tmpDir = d, d
 	}
-	ns, err := server.NewServer(&server.Options{
+	sopts := &server.Options{
 		ServerName: opts.Name,
 		Host:       opts.Host,
 		Port:       opts.Port,
 		JetStream:  true,
 		StoreDir:   opts.Dir,
 		NoSigs:     true, // the embedding process owns its signals
-	})
+	}
+	if c := opts.Cluster; c.Name != "" {
+		if c.Host == "" {
+			c.Host = opts.Host
+		}
+		if c.Port == 0 {
+			c.Port = -1
+		}
+		sopts.Cluster = server.ClusterOpts{Name: c.Name, Host: c.Host, Port: c.Port}
+		if len(c.Routes) > 0 {
+			sopts.Routes = server.RoutesFromStr(strings.Join(c.Routes, ","))
+		}
+	}
+	ns, err := server.NewServer(sopts)
 	if err != nil {
 		s.cleanup()
 		return nil, fmt.Errorf("natsbus: new server: %w", err)
@@ -98,6 +125,14 @@ func StartEmbedded(opts Options) (*Server, error) {
 
 // ClientURL is the URL clients connect to, e.g. nats://127.0.0.1:4222.
 func (s *Server) ClientURL() string { return s.url }
+
+// RouteURL is where the other servers of its cluster reach it, or "".
+func (s *Server) RouteURL() string {
+	if a := s.ns.ClusterAddr(); a != nil {
+		return "nats-route://" + a.String()
+	}
+	return ""
+}
 
 // NATS returns the server itself, for what this package does not wrap.
 func (s *Server) NATS() *server.Server { return s.ns }

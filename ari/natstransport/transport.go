@@ -34,9 +34,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -257,6 +256,16 @@ func (t *Transport) RoundTrip(ctx context.Context, req *ari.Request) (*ari.Respo
 	if op.Result == wire.ResultList {
 		return t.list(ctx, op)
 	}
+	if t.opts.StockServer {
+		if ops := splitChannels(op); len(ops) > 1 {
+			return t.each(ctx, ops)
+		}
+	}
+	return t.do(ctx, op)
+}
+
+// do routes and sends one request and turns its answer into Asterisk's.
+func (t *Transport) do(ctx context.Context, op *wire.Op) (*ari.Response, error) {
 	node, refusal, err := t.route(ctx, op)
 	if err != nil || refusal != nil {
 		return refusal, err
@@ -274,6 +283,62 @@ func (t *Transport) RoundTrip(ctx context.Context, req *ari.Request) (*ari.Respo
 	}
 	t.learn(op, resp, from)
 	return t.answer(ctx, op, resp, from)
+}
+
+// splitChannels turns a bridge add or remove of several channels into one
+// request per channel, for a stock server: it puts the list into a JSON
+// body, where Asterisk takes "A,B" for one channel id and answers "Channel
+// not found" (and binds the dialog to that one wrong id). Asterisk splits
+// the list only in a query string, as natsproxy sends it. It returns nil
+// when op names at most one channel.
+func splitChannels(op *wire.Op) []*wire.Op {
+	var list string
+	switch {
+	case op.BridgeAddChannel != nil:
+		list = op.BridgeAddChannel.Channel
+	case op.BridgeRemoveChannel != nil:
+		list = op.BridgeRemoveChannel.Channel
+	default:
+		return nil
+	}
+	ids := strings.Split(list, ",")
+	if len(ids) < 2 {
+		return nil
+	}
+	ops := make([]*wire.Op, 0, len(ids))
+	for _, id := range ids {
+		one := *op
+		one.Related = []wire.Key{{Kind: wire.KindChannel, ID: id}}
+		if op.BridgeAddChannel != nil {
+			a := *op.BridgeAddChannel
+			a.Channel = id
+			one.BridgeAddChannel = &a
+		} else {
+			r := *op.BridgeRemoveChannel
+			r.Channel = id
+			one.BridgeRemoveChannel = &r
+		}
+		ops = append(ops, &one)
+	}
+	return ops
+}
+
+// each sends ops in order and answers the first failure, or the last
+// answer. The channels added before a failure stay where they are, as
+// Asterisk left them; the caller re-reads the bridge if that matters.
+func (t *Transport) each(ctx context.Context, ops []*wire.Op) (*ari.Response, error) {
+	var last *ari.Response
+	for _, op := range ops {
+		resp, err := t.do(ctx, op)
+		if err != nil {
+			return nil, err
+		}
+		if resp.Status < 200 || resp.Status > 299 {
+			return resp, nil
+		}
+		last = resp
+	}
+	return last, nil
 }
 
 // chooseIDs gives a create that enters Stasis an id when the caller chose
@@ -396,6 +461,11 @@ func (t *Transport) send(ctx context.Context, req *wire.Request, class, node str
 	var r reply
 	if node != "" || class == wire.ClassCreate {
 		r, err = t.direct(ctx, req.Kind, subject, class, data, timeout)
+		if r.node == "" {
+			// A stock server's failure names no node; it came from the
+			// one asked.
+			r.node = node
+		}
 	} else {
 		r, err = t.firstGood(ctx, req.Kind, subject, class, data, timeout)
 	}
@@ -485,7 +555,7 @@ func best(replies []reply) reply {
 		switch {
 		case r.resp.Error == "":
 			return r
-		case b.resp == nil, b.resp.Error == wire.NotFound && r.resp.Error != wire.NotFound:
+		case b.resp == nil, wire.IsNotFound(b.resp) && !wire.IsNotFound(r.resp):
 			b = r
 		}
 	}
@@ -562,7 +632,7 @@ func answerNode(resp *wire.Response, from string) string {
 func (t *Transport) learn(op *wire.Op, resp *wire.Response, from string) {
 	node := answerNode(resp, from)
 	if resp.Error != "" {
-		if resp.Error == wire.NotFound && op.Anchor != nil && node != "" && t.NodeOf(op.Anchor.Kind, op.Anchor.ID) == node {
+		if wire.IsNotFound(resp) && op.Anchor != nil && node != "" && t.NodeOf(op.Anchor.Kind, op.Anchor.ID) == node {
 			t.nodes.del(ref(op.Anchor.Kind, op.Anchor.ID))
 		}
 		return
@@ -762,7 +832,7 @@ func (t *Transport) readAll(ctx context.Context, entity string, r reply) ([]json
 				if n := answerNode(resp, from); n != "" {
 					t.nodes.put(ref(entity, k.ID), n)
 				}
-			case resp.Error != wire.NotFound:
+			case !wire.IsNotFound(resp):
 				errs[i] = fmt.Errorf("natstransport: read %s %s: %s", entity, k.ID, resp.Error)
 			}
 		}()
@@ -774,31 +844,14 @@ func (t *Transport) readAll(ctx context.Context, entity string, r reply) ([]json
 	return slices.DeleteFunc(out, func(r json.RawMessage) bool { return r == nil }), nil
 }
 
-// statusInText finds an HTTP status in a stock server's error text, which
-// is the native ARI client's error ("… 409 Conflict").
-var statusInText = regexp.MustCompile(`\b([45][0-9][0-9])\b`)
-
-// errorAnswer maps a failed Response to Asterisk's answer: "Not found" is a
-// 404; natsproxy's Status and Message are used as they are; otherwise a
-// status in the text, else 500.
+// errorAnswer maps a failed Response to Asterisk's answer (wire.StatusOf);
+// natsproxy's Message is Asterisk's own, else the error text is.
 func errorAnswer(resp *wire.Response) *ari.Response {
-	status := resp.Status
-	if status == 0 {
-		switch {
-		case resp.Error == wire.NotFound:
-			status = http.StatusNotFound
-		default:
-			status = http.StatusInternalServerError
-			if m := statusInText.FindStringSubmatch(resp.Error); m != nil {
-				status, _ = strconv.Atoi(m[1])
-			}
-		}
-	}
 	msg := resp.Message
 	if msg == "" {
 		msg = resp.Error
 	}
-	return jsonAnswer(status, map[string]string{"message": msg})
+	return jsonAnswer(wire.StatusOf(resp), map[string]string{"message": msg})
 }
 
 func jsonAnswer(status int, v any) *ari.Response {

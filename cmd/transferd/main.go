@@ -126,7 +126,7 @@ func run() int {
 		return 0
 	}
 
-	log := newLogger(cfg.Log)
+	log := newLogger(cfg.Log, instanceID(cfg))
 	var transport ari.Transport
 	var ns *natsSetup
 	if cfg.NATS.Enabled() {
@@ -267,7 +267,9 @@ func loadConfig(path string) (app.Config, error) {
 	return cfg, nil
 }
 
-func newLogger(c app.LogConfig) zerolog.Logger {
+// newLogger logs with the instance id on every line: nats.instance when
+// set, so the lines match the leases, else host-pid.
+func newLogger(c app.LogConfig, instance string) zerolog.Logger {
 	level, err := zerolog.ParseLevel(c.Level)
 	if err != nil {
 		level = zerolog.InfoLevel
@@ -280,8 +282,7 @@ func newLogger(c app.LogConfig) zerolog.Logger {
 	} else {
 		log = zerolog.New(os.Stderr)
 	}
-	host, _ := os.Hostname()
-	return log.Level(level).With().Timestamp().Str("instance", fmt.Sprintf("%s-%d", host, os.Getpid())).Logger()
+	return log.Level(level).With().Timestamp().Str("instance", instance).Logger()
 }
 
 // redacted hides secrets in --print-config output.

@@ -92,7 +92,8 @@ func setupNATS(ctx context.Context, cfg app.Config, log zerolog.Logger) (*natsSe
 		nc.Close()
 		return nil, err
 	}
-	cl, err := cluster.New(ctx, nc, cluster.Options{Name: cfg.ARI.App, Instance: instanceID(cfg), LeaseTTL: cfg.NATS.LeaseTTL})
+	cl, err := cluster.New(ctx, nc, cluster.Options{Name: cfg.ARI.App, Instance: instanceID(cfg), LeaseTTL: cfg.NATS.LeaseTTL,
+		Replicas: cfg.NATS.Replicas})
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -191,7 +192,7 @@ func runProxy(args []string) int {
 		fmt.Fprintln(os.Stderr, "transferd proxy: nats.url (or --nats, or nats.embedded) is required")
 		return 2
 	}
-	log := newLogger(cfg.Log).With().Str("component", "proxy").Str("node", *node).Logger()
+	log := newLogger(cfg.Log, instanceID(cfg)).With().Str("component", "proxy").Str("node", *node).Logger()
 	srv, nc, err := connectNATS(cfg.NATS, "transferd-proxy-"+*node, log, nil)
 	if err != nil {
 		log.Error().Err(err).Msg("nats")

@@ -17,6 +17,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -123,7 +126,13 @@ type AsteriskVariableSet struct {
 }
 
 // BridgeAddChannel is the body of BridgeAddChannel. Channel may list several
-// ids separated by commas (ARI splits them).
+// ids separated by commas for natsproxy, which passes it to Asterisk in the
+// query string, where ARI splits it. A stock server passes it in a JSON
+// body, where Asterisk takes the whole list for one id ("Channel not
+// found"), and binds the dialog to that one wrong id: natstransport sends a
+// stock server one channel per request (Options.StockServer). A stock
+// server also drops AbsorbDTMF, Mute and Role: the channel joins with
+// Asterisk's defaults (DTMF passes through the bridge, not muted, no role).
 type BridgeAddChannel struct {
 	Channel    string `json:"channel"`
 	AbsorbDTMF bool   `json:"absorbDTMF,omitempty"`
@@ -159,7 +168,8 @@ type PlayOptions struct {
 	SkipMS   int    `json:"skipms,omitempty"`
 }
 
-// BridgeRemoveChannel is the body of BridgeRemoveChannel (comma list allowed).
+// BridgeRemoveChannel is the body of BridgeRemoveChannel (a comma list for
+// natsproxy only, as in BridgeAddChannel).
 type BridgeRemoveChannel struct {
 	Channel string `json:"channel"`
 }
@@ -329,6 +339,36 @@ type EntityData struct {
 	Endpoint    json.RawMessage `json:"endpoint,omitempty"`
 	Playback    json.RawMessage `json:"playback,omitempty"`
 	Variable    string          `json:"variable,omitempty"`
+}
+
+// statusInText finds an HTTP status in a stock server's error text, which
+// is the native ARI client's error: "Non-2XX response: 404 Not Found".
+var statusInText = regexp.MustCompile(`\b([45][0-9][0-9])\b`)
+
+// StatusOf is the HTTP status a failed Response stands for: natsproxy's
+// Status; 404 for "Not found"; the status in a stock server's error text
+// ("Non-2XX response: 409 Conflict"); else 500. It is 200 for a success.
+func StatusOf(r *Response) int {
+	switch {
+	case r.Error == "":
+		return http.StatusOK
+	case r.Status != 0:
+		return r.Status
+	case r.Error == NotFound:
+		return http.StatusNotFound
+	}
+	if m := statusInText.FindStringSubmatch(r.Error); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return http.StatusInternalServerError
+}
+
+// IsNotFound reports whether r says the entity does not exist, in any of
+// the ways a proxy says it ("Not found", a stock server's "Non-2XX
+// response: 404 Not Found", or natsproxy's Status 404).
+func IsNotFound(r *Response) bool {
+	return r != nil && r.Error != "" && StatusOf(r) == http.StatusNotFound
 }
 
 // Announcement is what a proxy publishes on <prefix>announce.
