@@ -152,7 +152,7 @@ func TestNATSProxyStockClient(t *testing.T) {
 		t.Errorf("not found answer %+v", resp)
 	}
 	// An unknown kind is "Not implemented", as the stock server says.
-	resp = request(t, nc, "ari.command.demo", []byte(`{"kind":"MailboxUpdate","key":{"kind":"mailbox","id":"m"}}`))
+	resp = request(t, nc, "ari.command.demo", []byte(`{"kind":"TextMessageSend","key":{"kind":"endpoint","id":"PJSIP/a"}}`))
 	if resp.Error != "Not implemented" {
 		t.Errorf("unknown kind answer %+v", resp)
 	}

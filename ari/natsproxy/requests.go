@@ -73,6 +73,9 @@ func failure(status int, msg string) *wire.Response {
 
 // handle serves a decoded request against Asterisk.
 func (p *Proxy) handle(ctx context.Context, req *wire.Request) *wire.Response {
+	if wire.StageKinds[req.Kind] || req.Kind == "BridgeUnsubscribe" {
+		return p.stage(ctx, req)
+	}
 	call, err := wire.ToHTTP(req)
 	if err != nil {
 		if errors.Is(err, wire.ErrUnsupported) {
@@ -126,6 +129,10 @@ func (p *Proxy) handle(ctx context.Context, req *wire.Request) *wire.Response {
 				p.dialogs.bind(dialog, ref(call.Entity, id))
 			}
 		}
+	case wire.ResultConfig:
+		return p.configAnswer(req, ar.Body)
+	case wire.ResultLog:
+		return p.logAnswer(req, ar.Body)
 	case wire.ResultList:
 		var items []json.RawMessage
 		if err := json.Unmarshal(ar.Body, &items); err != nil {
@@ -154,7 +161,8 @@ func (p *Proxy) key(kind, id, dialog string) *wire.Key {
 
 func (p *Proxy) isCreate(req *wire.Request) bool {
 	switch req.Kind {
-	case "ChannelCreate", "ChannelOriginate", "ChannelSnoop", "BridgeCreate", "ChannelPlay", "BridgePlay":
+	case "ChannelCreate", "ChannelOriginate", "ChannelSnoop", "BridgeCreate", "ChannelPlay", "BridgePlay",
+		"ChannelRecord", "BridgeRecord", "ChannelExternalMedia":
 		return true
 	}
 	return false
@@ -171,6 +179,8 @@ func (p *Proxy) creates(req *wire.Request, id string) bool {
 		return id == o.ChannelID || id == o.OtherChannelID || (o.ChannelID == "" && id == req.Key.ID)
 	case req.ChannelSnoop != nil:
 		return id == req.ChannelSnoop.SnoopID
+	case req.ChannelExternalMedia != nil:
+		return id == req.ChannelExternalMedia.Options.ChannelID
 	}
 	return false
 }
@@ -185,7 +195,7 @@ func (p *Proxy) touches(req *wire.Request) []string {
 		}
 	}
 	switch req.Key.Kind {
-	case wire.KindChannel, wire.KindBridge, wire.KindPlayback:
+	case wire.KindChannel, wire.KindBridge, wire.KindPlayback, wire.KindLiveRecording:
 		add(req.Key.Kind, req.Key.ID)
 	}
 	switch {
@@ -207,6 +217,14 @@ func (p *Proxy) touches(req *wire.Request) []string {
 		for _, id := range strings.Split(req.BridgeAddChannel.Channel, ",") {
 			add(wire.KindChannel, id)
 		}
+	case req.BridgeRecord != nil:
+		add(wire.KindLiveRecording, req.BridgeRecord.Name)
+	case req.ChannelRecord != nil:
+		add(wire.KindLiveRecording, req.ChannelRecord.Name)
+	case req.ChannelExternalMedia != nil:
+		add(wire.KindChannel, req.ChannelExternalMedia.Options.ChannelID)
+	case req.BridgeVideoSource != nil:
+		add(wire.KindChannel, req.BridgeVideoSource.Channel)
 	}
 	return out
 }

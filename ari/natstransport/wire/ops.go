@@ -102,6 +102,20 @@ func (d *EntityData) EntityJSON(entity string) json.RawMessage {
 		return d.Endpoint
 	case KindAsterisk:
 		return d.Asterisk
+	case KindConfig:
+		return d.Config
+	case KindLiveRecording:
+		return d.LiveRecording
+	case KindLogging:
+		return d.Log
+	case KindMailbox:
+		return d.Mailbox
+	case KindModule:
+		return d.Module
+	case KindSound:
+		return d.Sound
+	case KindStoredRecording:
+		return d.StoredRecording
 	}
 	return nil
 }
@@ -123,6 +137,20 @@ func (d *EntityData) SetEntityJSON(entity string, raw json.RawMessage) {
 		d.Endpoint = raw
 	case KindAsterisk:
 		d.Asterisk = raw
+	case KindConfig:
+		d.Config = raw
+	case KindLiveRecording:
+		d.LiveRecording = raw
+	case KindLogging:
+		d.Log = raw
+	case KindMailbox:
+		d.Mailbox = raw
+	case KindModule:
+		d.Module = raw
+	case KindSound:
+		d.Sound = raw
+	case KindStoredRecording:
+		d.StoredRecording = raw
 	}
 }
 
@@ -135,13 +163,16 @@ func EntityID(entity string, raw json.RawMessage) string {
 		Name       string `json:"name"`
 		Technology string `json:"technology"`
 		Resource   string `json:"resource"`
+		Channel    string `json:"channel"`
 	}
 	if json.Unmarshal(raw, &v) != nil {
 		return ""
 	}
 	switch entity {
-	case KindApplication, KindDeviceState:
+	case KindApplication, KindDeviceState, KindLiveRecording, KindMailbox, KindModule, KindStoredRecording:
 		return v.Name
+	case KindLogging:
+		return v.Channel
 	case KindEndpoint:
 		if v.Technology == "" {
 			return ""
@@ -1022,7 +1053,13 @@ func ToHTTP(r *Request) (*HTTPCall, error) {
 		set(http.MethodGet, "endpoints", r.EndpointListByTech.Tech)
 		c.Result, c.Entity = ResultList, KindEndpoint
 	default:
-		return nil, fmt.Errorf("kind %q: %w", r.Kind, ErrUnsupported)
+		ok, berr := stockToHTTP(r, c, q, set, need, entity)
+		if !ok {
+			return nil, fmt.Errorf("kind %q: %w", r.Kind, ErrUnsupported)
+		}
+		if berr != nil && err == nil {
+			err = fmt.Errorf("%s: %w", r.Kind, berr)
+		}
 	}
 	if err != nil {
 		return nil, err

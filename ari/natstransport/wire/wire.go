@@ -76,6 +76,17 @@ const (
 	KindEndpoint    = "endpoint"
 	KindPlayback    = "playback"
 	KindVariable    = "variable"
+
+	KindLiveRecording   = "liverecording"
+	KindLogging         = "logging"
+	KindMailbox         = "mailbox"
+	KindModule          = "module"
+	KindSound           = "sound"
+	KindStoredRecording = "storedrecording"
+	// KindConfig has no key kind in v5 (its ConfigData keys are
+	// "<class>.<type>.<id>" of whatever kind the caller gave); natsproxy
+	// answers with this one.
+	KindConfig = "config"
 )
 
 // Request is one request from a client to the proxies.
@@ -110,6 +121,9 @@ type Request struct {
 	// Extensions: v5 has no kind for these operations.
 	ChannelMove     *ChannelMove     `json:"channel_move,omitempty"`
 	ChannelRedirect *ChannelRedirect `json:"channel_redirect,omitempty"`
+
+	// The rest of v5's bodies (kinds.go), served by natsproxy only.
+	StockBodies
 }
 
 // ApplicationSubscribe is the body of ApplicationSubscribe and
@@ -339,6 +353,14 @@ type EntityData struct {
 	Endpoint    json.RawMessage `json:"endpoint,omitempty"`
 	Playback    json.RawMessage `json:"playback,omitempty"`
 	Variable    string          `json:"variable,omitempty"`
+
+	Config          json.RawMessage `json:"config,omitempty"`
+	LiveRecording   json.RawMessage `json:"live_recording,omitempty"`
+	Log             json.RawMessage `json:"log,omitempty"`
+	Mailbox         json.RawMessage `json:"mailbox,omitempty"`
+	Module          json.RawMessage `json:"module,omitempty"`
+	Sound           json.RawMessage `json:"sound,omitempty"`
+	StoredRecording json.RawMessage `json:"stored_recording,omitempty"`
 }
 
 // statusInText finds an HTTP status in a stock server's error text, which
