@@ -26,7 +26,7 @@ sweep: asterisk
 ## interop: the NATS scenarios against the stock CyCoreSystems ari-proxy
 ## server instead of `transferd proxy`: STOCK_ARI_PROXY=/path/to/ari-proxy
 ## make interop. Nothing here builds that binary. Not part of `make test`.
-INTEROP_TESTS ?= TestCluster|TestStock
+INTEROP_TESTS ?= TestCluster|TestNATSClusterReplicas|TestStock
 interop: asterisk phones
 	@if [ -z "$(STOCK_ARI_PROXY)" ] || [ ! -x "$(STOCK_ARI_PROXY)" ]; then \
 		echo "make interop: set STOCK_ARI_PROXY to an executable stock ari-proxy v5 server"; exit 2; fi

@@ -11,6 +11,10 @@
 // announces {"node","application"} on <prefix>announce at start, every
 // minute and when pinged on <prefix>ping.
 //
+// It serves every request kind of the stock ari-proxy v5.3.1 server
+// (wire.StockKinds; the Stage kinds as the stock server does: they bind and
+// answer a key, and change nothing in Asterisk).
+//
 // Besides the stock kinds it serves the extension kinds of package wire and
 // fills its extension fields (Status, Message, Items, and Data on creates),
 // which a stock client ignores. Replies and events carry the node in the
