@@ -237,27 +237,20 @@ func ParseConfig(b []byte, base Config) (Config, error) {
 		return base, asFileProblems(probs)
 	}
 
-	// Accounts start from the defaults as the file (anywhere in it) sets
-	// them. Values of the wrong type were reported above; yaml.v3 leaves
-	// them at what they were and decodes the rest.
-	var top struct {
-		ARI      *ARIConfig           `yaml:"ari"`
-		HTTP     *HTTPConfig          `yaml:"http"`
-		Log      *LogConfig           `yaml:"log"`
-		NATS     *NATSConfig          `yaml:"nats"`
-		Drain    *time.Duration       `yaml:"drain_timeout"`
-		Defaults yaml.Node            `yaml:"defaults"`
+	// Every section is decoded over base (defaults included, merged into
+	// the built-in defaults); then each account is decoded again over a
+	// copy of the defaults as the file (anywhere in it) sets them. Values
+	// of the wrong type were reported above; yaml.v3 leaves them at what
+	// they were and decodes the rest.
+	decodeErr := root.Decode(&base)
+	var raw struct {
 		Accounts map[string]yaml.Node `yaml:"accounts"`
 	}
-	top.ARI, top.HTTP, top.Log, top.NATS, top.Drain = &base.ARI, &base.HTTP, &base.Log, &base.NATS, &base.DrainTimeout
-	decodeErr := root.Decode(&top)
-	if !top.Defaults.IsZero() {
-		if err := top.Defaults.Decode(&base.Defaults); err != nil && decodeErr == nil {
-			decodeErr = err
-		}
+	if err := root.Decode(&raw); err != nil && decodeErr == nil {
+		decodeErr = err
 	}
 	base.Accounts = map[string]AccountConfig{}
-	for name, node := range top.Accounts {
+	for name, node := range raw.Accounts {
 		acct := cloneAccount(base.Defaults)
 		if err := node.Decode(&acct); err != nil && decodeErr == nil {
 			decodeErr = err

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // keysOf lists the keys a section takes, as the messages do.
@@ -164,5 +165,21 @@ func TestConfigNotYAML(t *testing.T) {
 	var fp *FileProblems
 	if err == nil || errors.As(err, &fp) || !strings.Contains(err.Error(), "line") {
 		t.Fatalf("ParseConfig of broken YAML: %v", err)
+	}
+}
+
+// TestConfigEverySectionDecoded: a section of Config is read from the file
+// without ParseConfig naming it (a key added to Config is never silently
+// dropped).
+func TestConfigEverySectionDecoded(t *testing.T) {
+	c, err := ParseConfig([]byte("drain_timeout: 7s\nhttp: {max_connections: 9}\nnats: {lease_ttl: 4s}\naccounts: {a: {}}\n"), DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DrainTimeout != 7*time.Second || c.HTTP.MaxConnections != 9 || c.NATS.LeaseTTL != 4*time.Second || c.HTTP.Listen != "127.0.0.1:8090" {
+		t.Fatalf("sections not decoded over the defaults: drain %s, http %+v, nats %+v", c.DrainTimeout, c.HTTP, c.NATS)
+	}
+	if len(c.Accounts) != 1 || c.Accounts["a"].DialTemplate != "PJSIP/{number}" {
+		t.Fatalf("accounts: %+v", c.Accounts)
 	}
 }
