@@ -60,6 +60,7 @@ type Call struct {
 	// bridge (for the code-to-hold latency).
 	codeAt      time.Time
 	holdPending bool
+	lines       *connectedLines // what each party's phone shows (connected.go)
 	persister   persister
 	lastSnap    []byte           // the last snapshot queued, versions aside
 	queue       []transfer.Event // events waiting for the step loop (drain)
@@ -109,6 +110,8 @@ type leg struct {
 	mustEnd   bool
 	digitGen  int
 	digitStop func() bool
+	cause     int        // the hangup cause, once known
+	dtmf      dtmfDedupe // the last digit reported (dtmf.go)
 }
 
 // Messages a call's inbox carries besides ARI events.
@@ -212,6 +215,7 @@ func (c *Call) run(ctx context.Context, start callStart, restored func(context.C
 				// answers must not wedge the call forever.
 				mctx, cancel := context.WithTimeout(ctx, messageTimeout)
 				c.handle(mctx, m)
+				c.syncConnected(mctx)
 				cancel()
 			}
 			c.publish()
@@ -483,7 +487,12 @@ func (c *Call) onEvent(ctx context.Context, ev ari.Event) {
 		c.onChannelTransfer(ctx, e)
 	case *ari.ChannelDtmfReceived:
 		if l := c.legs[e.Channel.ID]; l != nil {
-			c.onDigit(ctx, l, e.Digit)
+			dup := l.dtmf.duplicate(e)
+			c.log.Debug().Str(keyChannelID, string(l.id)).Str("digit", e.Digit).Int("duration_ms", e.DurationMs).
+				Str("at", e.Timestamp).Bool("duplicate", dup).Msg("dtmf")
+			if !dup {
+				c.onDigit(ctx, l, e.Digit)
+			}
 		}
 	case *ari.PlaybackFinished:
 		if ch, ok := c.hangAfter[e.Playback.ID]; ok {
@@ -562,13 +571,24 @@ func hangupReason(dialstatus string) string {
 
 func (c *Call) onLeft(ctx context.Context, l *leg, cause int) {
 	if l.gone {
-		return // the second of ChannelHangupRequest / StasisEnd / ChannelDestroyed
+		// The second of ChannelHangupRequest / StasisEnd / ChannelDestroyed.
+		// A leg that left Stasis first (a phone's BYE) learns its cause now.
+		if cause != 0 && l.cause == 0 {
+			l.cause = cause
+			c.log.Info().Str(keyChannelID, string(l.id)).Str("role", l.role).Int("cause", cause).Msg("leg hung up")
+		}
+		return
 	}
 	l.gone = true
+	l.cause = cause
 	if l.digitStop != nil {
 		l.digitStop()
 	}
-	c.log.Info().Str(keyChannelID, string(l.id)).Str("role", l.role).Int("cause", cause).Msg("leg left")
+	ev := c.log.Info().Str(keyChannelID, string(l.id)).Str("role", l.role)
+	if cause != 0 { // 0: left Stasis before Asterisk said why ("leg hung up" follows)
+		ev = ev.Int("cause", cause)
+	}
+	ev.Msg("leg left")
 	if c.xfer != nil && c.inTransfer(l.id) {
 		// The machine decides what the departure means (transfer.LeftOutcome
 		// for a dialed leg that never answered).

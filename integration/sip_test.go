@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -455,4 +456,84 @@ func TestSIPAttendedRefer(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.ended(c, "carol")
+}
+
+// SIP 7: connected line follows the transfer, on the phones' displays
+// (P-Asserted-Identity of the re-INVITE/UPDATE they receive): while
+// consulting Alice sees Carol; after a takeback she sees Bob again; after
+// a completed transfer Bob sees Carol and Carol sees Bob.
+func TestSIPConnectedLine(t *testing.T) {
+	t.Parallel()
+	s := newSIPScenario(t, "sip07", nil)
+	a, b, call := s.call(s.alice, s.bob)
+	s.connected(a, "alice", s.identity(1))
+	s.connected(b, "bob", s.identity(0))
+
+	c := s.startSIPTransfer(a, b, call)
+	s.connected(c, "carol (ringing)", s.identity(0))
+	if err := c.Answer(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.transferState(ari.ChannelID(call), "Consulting")
+	s.connected(a, "alice (consulting)", s.identity(2))
+
+	a.Press("*1", 80*time.Millisecond, 80*time.Millisecond)
+	s.outcomeOf(call, "cancelled")
+	s.ended(c, "carol (taken back)")
+	s.hears(a, "alice", toneBob)
+	s.connected(a, "alice (after takeback)", s.identity(1))
+
+	c = s.startSIPTransfer(a, b, call)
+	if err := c.Answer(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.transferState(ari.ChannelID(call), "Consulting")
+	s.connected(a, "alice (consulting again)", s.identity(2))
+	if err := a.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.outcomeOf(call, "completed")
+	s.connected(b, "bob (after completion)", s.identity(2))
+	s.connected(c, "carol (after completion)", s.identity(1))
+	if err := b.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.ended(c, "carol")
+}
+
+// SIP 9: one key press, one digit. Alice's phone sends *2<Carol># as RFC
+// 4733 events at fast timings (key down / gap): the transfer dials exactly
+// Carol's number, whatever Asterisk reports twice.
+//
+// Timing-bound: a loaded machine stalls the phone or Asterisk for hundreds
+// of milliseconds mid-code and the input is no longer the timing under
+// test, so it runs only with TRANSFERD_DTMF_TIMINGS=1. TestDTMFDedupe (app)
+// replays the report sequences Asterisk made for these inputs.
+func TestSIPFastDTMF(t *testing.T) {
+	if os.Getenv("TRANSFERD_DTMF_TIMINGS") == "" {
+		t.Skip("timing-bound: set TRANSFERD_DTMF_TIMINGS=1 (see the comment)")
+	}
+	t.Parallel()
+	for _, tm := range [][2]int{{40, 40}, {45, 45}, {50, 50}, {60, 40}, {70, 30}, {100, 100}} {
+		t.Run(fmt.Sprintf("%d-%d", tm[0], tm[1]), func(t *testing.T) {
+			t.Parallel()
+			// A loaded machine can stall a phone mid-code: a generous digit
+			// timeout keeps a stall from resolving the code early.
+			s := newSIPScenario(t, fmt.Sprintf("sipdtmf%d%d", tm[0], tm[1]), func(a *app.AccountConfig) { a.Metaflows.DigitTimeout = 3 * time.Second })
+			a, b, call := s.call(s.alice, s.bob)
+			a.Press("*2"+s.num(2)+"#", time.Duration(tm[0])*time.Millisecond, time.Duration(tm[1])*time.Millisecond)
+			c := s.incoming(s.carol)
+			s.transferState(ari.ChannelID(call), "CallingTarget")
+			if info, _ := s.app.CallInfo(call); info.Transfer == nil || info.Transfer.Target != s.num(2) {
+				t.Fatalf("transfer %+v, want target %s", info.Transfer, s.num(2))
+			}
+			a.Press("*1", 100*time.Millisecond, 100*time.Millisecond)
+			s.ended(c, "carol (taken back)")
+			s.outcomeOf(call, "cancelled")
+			if err := a.Hangup(s.ctx); err != nil {
+				t.Fatal(err)
+			}
+			s.ended(b, "bob")
+		})
+	}
 }
