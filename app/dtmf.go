@@ -40,7 +40,7 @@ const (
 	// dtmfMinGap (AST_MIN_DTMF_GAP); the pace of the reports (beat minus
 	// duration) estimates the release, with dtmfFastSlack for jitter.
 	dtmfMinGap    = 45 * time.Millisecond
-	dtmfFastSlack = 30 * time.Millisecond
+	dtmfFastSlack = 20 * time.Millisecond
 	dtmfBeatSlack = 13 * time.Millisecond
 )
 

@@ -182,6 +182,22 @@ func (s *sipScenario) hears(c *SIPCall, who string, want ...float64) {
 	})
 }
 
+// hearsTone waits until c clearly hears a tone of hz (one not among the
+// Go phones' tones, e.g. a baresip phone's).
+func (s *sipScenario) hearsTone(c *SIPCall, who string, hz float64) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	waitFor(s.t, ctx, func() error {
+		if got := c.Heard(400*time.Millisecond, hz); got[0] < 0.15 {
+			return fmt.Errorf("%s does not hear %.0f Hz (level %.2f)", who, hz, got[0])
+		}
+		return nil
+	})
+}
+
+func asChannel(id string) ari.ChannelID { return ari.ChannelID(id) }
+
 // music checks that c hears sound that is none of the phones' tones
 // (music on hold).
 func (s *sipScenario) music(c *SIPCall, who string) {
@@ -501,6 +517,63 @@ func TestSIPConnectedLine(t *testing.T) {
 	s.ended(c, "carol")
 }
 
+// nativeCall has from call to's phone with Asterisk's own Dial (features
+// on: atxfer), not through transferd.
+func (s *sipScenario) nativeCall(from, to *SIPPhone) (*SIPCall, *SIPCall) {
+	s.t.Helper()
+	type res struct {
+		c   *SIPCall
+		err error
+	}
+	out := make(chan res, 1)
+	go func() {
+		c, err := from.Dial(s.ctx, to.Number, map[string]string{"X-TD-Native": "1"})
+		out <- res{c, err}
+	}()
+	in := s.incoming(to)
+	if err := in.Answer(s.ctx); err != nil {
+		s.t.Fatal(err)
+	}
+	r := <-out
+	if r.err != nil {
+		s.t.Fatal(r.err)
+	}
+	return r.c, in
+}
+
+// nativeDialled waits for the number a native atxfer by caller dialled
+// (the NoOp of [transferd-sip-native-xfer] in Asterisk's log).
+func (s *sipScenario) nativeDialled(from int64, caller string) string {
+	s.t.Helper()
+	marker := "native atxfer by " + caller + " dials "
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(sandbox.LogPath())
+		if int64(len(b)) > from {
+			b = b[from:]
+		} else {
+			b = nil
+		}
+		if i := strings.LastIndex(string(b), marker); i >= 0 {
+			rest := string(b[i+len(marker):])
+			if j := strings.IndexAny(rest, "\")\n"); j >= 0 {
+				return rest[:j]
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return "nothing"
+}
+
+// logSize is the length of Asterisk's log now.
+func logSize() int64 {
+	fi, err := os.Stat(sandbox.LogPath())
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
 // SIP 9: one key press, one digit. Alice's phone sends *2<Carol># as RFC
 // 4733 events at fast timings (key down / gap): the transfer dials exactly
 // Carol's number, whatever Asterisk reports twice.
@@ -534,6 +607,24 @@ func TestSIPFastDTMF(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.ended(b, "bob")
+
+			// The same input to Asterisk's own atxfer (features.conf *2),
+			// for comparison: what it dials is logged, not asserted.
+			a, b = s.nativeCall(s.alice, s.bob)
+			from := logSize()
+			a.Press("*2"+s.num(2)+"#", time.Duration(tm[0])*time.Millisecond, time.Duration(tm[1])*time.Millisecond)
+			t.Logf("%d/%d ms: transferd dialled %s; native atxfer dialled %s", tm[0], tm[1], s.num(2), s.nativeDialled(from, s.num(0)))
+			if err := a.Hangup(s.ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Hangup(s.ctx); err != nil {
+				t.Fatal(err)
+			}
+			wctx, cancel := context.WithTimeout(s.ctx, 3*time.Second)
+			if c, err := s.carol.WaitIncoming(wctx); err == nil {
+				_ = c.Hangup(s.ctx)
+			}
+			cancel()
 		})
 	}
 }
