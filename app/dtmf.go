@@ -39,7 +39,11 @@ const (
 	// Asterisk holds back a digit that follows a release by less than
 	// dtmfMinGap (AST_MIN_DTMF_GAP); the pace of the reports (beat minus
 	// duration) estimates the release, with dtmfFastSlack for jitter.
-	dtmfMinGap    = 45 * time.Millisecond
+	dtmfMinGap = 45 * time.Millisecond
+	// Only digits shorter than Asterisk's mindtmfduration (80 ms by
+	// default) are stretched, and only then are digits held back and
+	// replayed: a longer digit is never taken for a replay.
+	dtmfStretched = 80 * time.Millisecond
 	dtmfFastSlack = 20 * time.Millisecond
 	dtmfBeatSlack = 13 * time.Millisecond
 )
@@ -74,7 +78,7 @@ func (d *dtmfDedupe) duplicate(e *ari.ChannelDtmfReceived) bool {
 	dur := time.Duration(e.DurationMs) * time.Millisecond
 	// Only keys released for less than Asterisk's gap (plus slack) are
 	// held back and replayed: fast input, never a person's pace.
-	fast := d.hasBeat && d.beat-dur < dtmfMinGap+dtmfFastSlack
+	fast := dur < dtmfStretched && d.hasBeat && d.beat-dur < dtmfMinGap+dtmfFastSlack
 	replay := d.counted && d.digit == e.Digit && !d.at.IsZero() && since >= 0 && since < dtmfReplayWindow &&
 		fast && (absDur(since-d.beat) > dtmfBeatSlack || !d.hasCountedBeat || absDur(since-d.countedBeat) > dtmfBeatSlack)
 	n := dtmfDedupe{digit: e.Digit, at: at, counted: !replay, beat: since, hasBeat: !d.at.IsZero(),
