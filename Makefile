@@ -19,7 +19,8 @@ integration: asterisk phones chromium
 
 ## sweep: the full kill -9 sweeps (every millisecond from 0 to 40 ms after
 ## the final digit of a transfer code, and of the complete code: 41 offsets
-## each, about 3 minutes); `make test` runs them every 4 ms (11 offsets).
+## each, 5-7 minutes on the shared 2-core machine); `make test` runs them
+## every 4 ms (11 offsets).
 sweep: asterisk
 	TRANSFERD_SWEEP=full $(GO) test -race -count=1 -timeout 20m -run 'TestKillSweep' -v $(GOTEST_FLAGS) ./integration/
 
