@@ -98,7 +98,6 @@ func (r *clusterRig) startStockProxy(sb *Sandbox, direct *ari.Client) string {
 			continue
 		}
 		var a struct{ Node, Application string }
-		t.Logf("announcement %s", m.Data)
 		if json.Unmarshal(m.Data, &a) == nil && a.Node == node && a.Application == clusterApp {
 			t.Logf("stock ari-proxy %s serves %s on node %s", stockProxy(), clusterApp, node)
 			return node
