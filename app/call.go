@@ -48,6 +48,7 @@ type Call struct {
 	xferLog     zerolog.Logger
 	xferStarted time.Time
 	xferCount   int
+	bill        billingState
 	timers      map[string]*time.Timer
 	hangAfter   map[ari.PlaybackID]ari.ChannelID
 	ringbacks   map[ari.PlaybackID]bool
@@ -248,6 +249,7 @@ func (c *Call) begin(ctx context.Context, s callStart) {
 	if err := c.app.client.Channels.Ring(ctx, caller.id); err != nil {
 		c.log.Debug().Err(err).Msg("ring caller")
 	}
+	c.markCaller(ctx, caller)
 	callee := &leg{id: ari.ChannelID(c.id + "-b"), role: roleCallee, number: s.dest, callback: s.dest}
 	if err := c.dial(ctx, callee, "", caller.id, c.acct.cfg.DialTimeout); err != nil {
 		c.log.Warn().Err(err).Msg("dial destination")
@@ -274,13 +276,19 @@ func (c *Call) addLeg(l *leg) {
 }
 
 // dial creates a leg in the application and, once it is there (its
-// StasisStart: before that Asterisk answers 409 "not in Stasis"), joins it
-// to a bridge (so early media reaches whoever is there) and dials it. The
-// app then sees the progress as Dial events.
+// StasisStart: before that Asterisk answers 409 "not in Stasis"), dials it.
+// The app then sees the progress as Dial events. A leg joins its bridge
+// only when it answers (joinOnAnswer), so it is never billed while it
+// rings; bridge, when set, joins it at once. The leg is created for the
+// party partyFor names (its originator, caller id and Dial caller).
 func (c *Call) dial(ctx context.Context, l *leg, bridge ari.BridgeID, caller ari.ChannelID, timeout time.Duration) error {
 	ds, err := c.acct.cfg.DialString(l.number)
 	if err != nil {
 		return err
+	}
+	party := c.partyFor(l, caller)
+	if party != nil {
+		caller = party.id
 	}
 	l.pending = &pendingDial{bridge: bridge, caller: caller, timeout: timeout, dialString: ds}
 	c.addLeg(l)
@@ -288,15 +296,17 @@ func (c *Call) dial(ctx context.Context, l *leg, bridge ari.BridgeID, caller ari
 }
 
 // createLeg creates a pending leg's channel in the application; placeCall
-// joins and dials it once it is there.
+// joins and dials it once it is there. The party it is dialled for
+// (pending.caller) is its originator.
 func (c *Call) createLeg(ctx context.Context, l *leg) error {
 	ds := l.pending.dialString
-	vars := map[string]string{"TRANSFERD_CALL": c.id}
+	vars := map[string]string{}
 	for k, v := range c.acct.cfg.Variables {
 		vars[k] = v
 	}
 	c.referVariables(ds, vars)
-	p := ari.CreateParams{Endpoint: ds, App: c.app.cfg.ARI.App, AppArgs: "dialed," + c.id, ChannelID: l.id, Variables: vars}
+	c.legVariables(l, c.legs[l.pending.caller], vars)
+	p := ari.CreateParams{Endpoint: ds, App: c.app.cfg.ARI.App, AppArgs: "dialed," + c.id, ChannelID: l.id, Variables: vars, Originator: l.pending.caller}
 	if strings.HasPrefix(ds, "Local/") {
 		p.OtherChannelID = l.id + "-2"
 	}
@@ -528,10 +538,12 @@ func (c *Call) onAnswered(ctx context.Context, l *leg) {
 		c.phase = phaseTalking
 		c.log.Info().Str("callee", string(l.id)).Msg("call answered")
 	case c.xfer != nil && c.inTransfer(l.id):
+		c.joinOnAnswer(ctx, l)
 		c.step(ctx, transfer.Answered{Channel: string(l.id)})
 	default:
 		// A leg left ringing by a finished transfer (the transferee hung up
 		// while the target rang): the call simply goes on with it.
+		c.joinOnAnswer(ctx, l)
 		c.stopTimer("ring:" + string(l.id))
 		c.stopRingbacks(ctx)
 		c.log.Info().Str(keyChannelID, string(l.id)).Msg("leg answered")

@@ -134,6 +134,7 @@ type AccountConfig struct {
 	MediaAllow []string       `yaml:"media_allow"`
 	Metaflows  MetaflowConfig `yaml:"metaflows"`
 	Transfer   TransferConfig `yaml:"transfer"`
+	Billing    BillingConfig  `yaml:"billing"`
 }
 
 // MetaflowConfig is Kazoo's metaflow shape: how feature codes are typed.
@@ -201,6 +202,7 @@ func DefaultConfig() Config {
 				OnTransfereeLeft: "keep",
 				Fallback:         FallbackConfig{Kind: "hangup", Sound: "sound:vm-goodbye"},
 			},
+			Billing: BillingConfig{CELContext: DefaultCELContext},
 		},
 	}
 }
@@ -442,6 +444,7 @@ func (a AccountConfig) validate(prefix string, lines sourceLines) []error {
 	if _, err := featurecode.New(a.matcherConfig()); err != nil {
 		bad("metaflows", "%v", err)
 	}
+	errs = append(errs, a.Billing.validate(prefix)...)
 	t := a.Transfer
 	if t.NoAnswerTimeout <= 0 {
 		bad("transfer.no_answer_timeout", "must be > 0, got %s", t.NoAnswerTimeout)

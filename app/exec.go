@@ -140,8 +140,14 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) error {
 		}
 		return err
 	case transfer.Move:
+		if c.deferMove(e) {
+			return nil // a ringing leg joins its bridge when it answers
+		}
 		err := cl.Bridges.AddChannel(ctx, ari.BridgeID(e.Bridge), ari.AddChannelParams{
 			Channels: []ari.ChannelID{ari.ChannelID(e.Channel)}, AbsorbDTMF: true})
+		if err == nil {
+			c.holdMusicBack(ctx, ari.BridgeID(e.Bridge))
+		}
 		if err == nil && c.holdPending && c.xfer != nil && e.Bridge == c.xfer.HoldBridge && e.Channel == c.xfer.Transferee {
 			c.holdPending = false
 			if h := c.app.hooks.TransfereeHeld; h != nil && !c.codeAt.IsZero() {
@@ -185,7 +191,8 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) error {
 		if c.xfer != nil {
 			caller = ari.ChannelID(c.xfer.Transferor)
 		}
-		return c.dial(ctx, l, ari.BridgeID(e.Bridge), caller, 0)
+		// Not into e.Bridge yet: the leg joins it when it answers (billing.go).
+		return c.dial(ctx, l, "", caller, 0)
 	case transfer.Hangup:
 		c.hangup(ctx, ari.ChannelID(e.Channel), e.Reason)
 		return nil
@@ -258,6 +265,7 @@ func (c *Call) finish(ctx context.Context, f transfer.Finish) {
 	if c.xfer == nil {
 		return
 	}
+	c.markFinish(ctx, f)
 	secs := time.Since(c.xferStarted).Seconds()
 	c.xferLog.Info().Stringer("outcome", f.Outcome).Strs("parties", f.Parties).Float64("seconds", secs).Msg("transfer finished")
 	if c.app.hooks.TransferEnded != nil {

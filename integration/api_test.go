@@ -298,7 +298,7 @@ func TestAPIPartialTransfer(t *testing.T) {
 	s.hangup(alice)
 	carolLeg := s.leg(carol)
 	s.transferState(call, "Blond")
-	s.together(bobLeg, carolLeg)
+	s.together(bobLeg) // Carol rings outside the bridge until she answers
 	s.noHoldBridge()
 	s.playing(bobLeg, "tone:ring")
 	// Alice is gone: her channel takes no more actions.
@@ -387,12 +387,12 @@ func TestAPISwapThreeWay(t *testing.T) {
 		t.Fatalf("swap while ringing: %s", r.Body)
 	}
 	s.together(call, bobLeg)
-	s.held(carolLeg)
+	s.held() // ringing Carol joins the hold bridge only if she answers now
 	r = s.act(call, map[string]any{"action": "swap"}, http.StatusOK)
 	if r.Result.TransferState != "CallingTarget" {
 		t.Fatalf("swap back: %s", r.Body)
 	}
-	s.together(call, carolLeg)
+	s.together(call) // Carol joins when she answers
 	s.held(bobLeg)
 
 	s.pickUp(carol)

@@ -185,8 +185,34 @@ func (c CallRecords) LinkedIDs() []string {
 	return out
 }
 
+// Complete says whether the call is over and its CDRs are written: every
+// linkedid has its LINKEDID_END, and every channel that answered and ended
+// is in a CDR row. CDRs are written by
+// another thread than CELs, a moment later.
+func (c CallRecords) Complete() bool {
+	if !c.Ended() {
+		return false
+	}
+	inCDR, answered := map[string]bool{}, map[string]bool{}
+	for _, r := range c.CDRs {
+		inCDR[r.Channel], inCDR[r.DstChannel] = true, true
+	}
+	for _, e := range c.CELs {
+		if e.EventType == "ANSWER" {
+			answered[e.ChanName] = true
+		}
+	}
+	// A channel that never answered may have no row at all.
+	for _, e := range c.CELs {
+		if e.EventType == "CHAN_END" && answered[e.ChanName] && !inCDR[e.ChanName] {
+			return false
+		}
+	}
+	return true
+}
+
 // Ended says whether every linkedid of the call has its LINKEDID_END:
-// then every channel of the call is gone and its CDRs are written.
+// then every channel of the call is gone.
 func (c CallRecords) Ended() bool {
 	if len(c.CELs) == 0 {
 		return false

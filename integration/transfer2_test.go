@@ -36,8 +36,8 @@ func TestScenario05PartialTransferFails(t *testing.T) {
 		carol := s.startTransfer(alice, bob, "2600")
 		s.hangup(alice)
 		s.transferState(s.callID("alice"), "Blond")
-		s.together(s.leg(bob), s.leg(carol))
-		s.gone(carol) // no answer: the app cancels Carol
+		s.together(s.leg(bob)) // Carol rings outside the bridge until she answers
+		s.gone(carol)          // no answer: the app cancels Carol
 		return bob
 	}
 
@@ -109,7 +109,7 @@ func TestScenario08TransfereeLeaves(t *testing.T) {
 		carol := s.startTransfer(alice, bob, "2600")
 		s.hangup(bob)
 		s.outcome(call, "failed:transferee-left")
-		s.together(call, s.leg(carol))
+		s.together(call) // Carol rings outside the bridge until she answers
 		s.noHoldBridge()
 		s.answer(carol)
 		s.together(call, s.leg(carol))
@@ -212,12 +212,13 @@ func TestScenario10Swap(t *testing.T) {
 		s.press(alice, "*9") // while ringing: back to Bob
 		s.transferState(call, "Hesitant")
 		s.together(call, bobLeg)
-		s.held(carolLeg)
+		s.held() // ringing Carol is on hold: she joins the hold bridge if she answers now
 		s.press(alice, "*9")
 		s.transferState(call, "CallingTarget")
-		s.together(call, carolLeg)
+		s.together(call) // and the call bridge when she answers
 		s.held(bobLeg)
 		s.answer(carol)
+		s.together(call, carolLeg)
 		s.transferState(call, "Consulting")
 		s.listen(carol)
 		mc := carol.Mark()
@@ -292,11 +293,14 @@ func TestScenario11ThreeWay(t *testing.T) {
 			}
 			s.press(alice, "*3")
 			s.outcome(call, "three-way")
-			s.together(call, bobLeg, s.leg(carol))
-			s.noHoldBridge()
 			if fromRinging {
+				// Carol joins the three-way call when she answers.
+				s.together(call, bobLeg)
+				s.noHoldBridge()
 				s.answer(carol)
 			}
+			s.together(call, bobLeg, s.leg(carol))
+			s.noHoldBridge()
 			s.hangup(alice)
 			s.together(bobLeg, s.leg(carol))
 			s.hangup(carol)
@@ -391,10 +395,11 @@ func TestScenario14Refusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.transferState(call, "CallingTarget")
-	s.together(call, s.leg(carol))
+	s.together(call) // Carol rings outside the bridge until she answers
 	s.held(bobLeg)
 	s.press(alice, "*1")
 	s.outcome(call, "cancelled")
+	s.gone(carol)
 	s.together(call, bobLeg)
 	s.hangup(alice)
 	s.gone(bob)

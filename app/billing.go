@@ -1,0 +1,268 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/transfer"
+)
+
+// Billing: what transferd does so that Asterisk's CDRs and CELs say who
+// talked to whom, for how long, and that a transfer happened.
+//
+//   - A leg transferd dials joins its bridge only when it answers (dial
+//     first, join on answer): a ringing leg in a bridge would be billed as
+//     talking from the moment it joined. Whoever waits hears a ringback
+//     playback instead of the leg's early media.
+//   - Every leg is created with an originator (the party it is for), so it
+//     carries the call's linkedid from its first event, and with that
+//     party's caller id, so src and dst read right.
+//   - CHANNEL(accountcode) is the account's billing.accountcode.
+//   - CDR(userfield) marks the legs of a transfer (transfer id, role, and
+//     the outcome on the legs still up when it ends), and a user-defined CEL
+//     event (TRANSFERD_START, TRANSFERD_END) is raised through a Local
+//     channel side trip into billing.cel_context (dialplan/extensions_transferd.conf).
+
+// Channel variables transferd sets on the legs it creates (documented in the
+// README).
+const (
+	varCall     = "TRANSFERD_CALL"     // the call id
+	varTransfer = "TRANSFERD_TRANSFER" // the transfer id
+	varRole     = "TRANSFERD_ROLE"     // the leg's role: callee, target, recall, fallback
+)
+
+// billingState is what a call remembers of the open transfer for its
+// records.
+type billingState struct {
+	blind   bool // the target is dialled for the transferee
+	started bool // TRANSFERD_START was raised
+	// holdEmptied: a ringing leg was to go on hold instead of the party
+	// that left the hold bridge, so the bridge may have had nobody but its
+	// music, which Asterisk then drops (the ARI music channel is "lonely").
+	holdEmptied bool
+}
+
+// joinBridge is the bridge a dialed leg joins when it answers: the hold
+// bridge when the transfer put it on hold while it rang (a swap), else the
+// call bridge.
+func (c *Call) joinBridge(l *leg) ari.BridgeID {
+	if c.xfer != nil && c.xfer.HoldBridge != "" && c.xfer.Held == string(l.id) {
+		return ari.BridgeID(c.xfer.HoldBridge)
+	}
+	return c.bridge
+}
+
+// joinOnAnswer adds a dialed leg that just answered to its bridge.
+func (c *Call) joinOnAnswer(ctx context.Context, l *leg) {
+	b := c.joinBridge(l)
+	if c.waitedFor(l) {
+		// The party waiting for this leg (the transferee of a partial or
+		// blind transfer, or during a recall or fallback) sat alone in the
+		// call bridge, so its CDR runs from when it started waiting. Made
+		// party A, the leg carries the pair's CDR from its answer instead,
+		// as native atxfer's target does: the wait is not billed as talk.
+		c.setVar(ctx, l.id, "CDR_PROP(party_a)", "1")
+	}
+	if err := c.app.client.Bridges.AddChannel(ctx, b, ari.AddChannelParams{Channels: []ari.ChannelID{l.id}, AbsorbDTMF: true}); err != nil {
+		// The leg is going (its hangup events follow) or Asterisk failed:
+		// the machine learns it from the events, as for any lost party.
+		c.log.Warn().Err(err).Str(keyChannelID, string(l.id)).Str(keyBridgeID, string(b)).Msg("join answered leg")
+		return
+	}
+	c.holdMusicBack(ctx, b)
+}
+
+// waitedFor says whether a leg that answers meets a party that waited
+// alone for it: the transfer's transferor is gone (Blond, Recalling,
+// Retransfer, Fallback) and the leg joins the call bridge.
+func (c *Call) waitedFor(l *leg) bool {
+	if c.xfer == nil || c.joinBridge(l) != c.bridge {
+		return false
+	}
+	a := c.legs[ari.ChannelID(c.xfer.Transferor)]
+	return a == nil || a.gone
+}
+
+// deferMove says whether a Move is for a dialed leg still ringing: it is in
+// no bridge yet and joins joinBridge when it answers, so the move is
+// already what will happen.
+func (c *Call) deferMove(m transfer.Move) bool {
+	l := c.legs[ari.ChannelID(m.Channel)]
+	if l == nil || !l.dialedLeg() || l.answered || l.gone {
+		return false
+	}
+	if c.xfer != nil && m.Bridge == c.xfer.HoldBridge {
+		c.bill.holdEmptied = true
+	}
+	return true
+}
+
+// holdMusicBack starts the hold bridge's music again when a party joins it
+// after it may have been empty (see holdEmptied). Starting it again is
+// harmless when it still plays.
+func (c *Call) holdMusicBack(ctx context.Context, b ari.BridgeID) {
+	if c.xfer == nil || string(b) != c.xfer.HoldBridge || !c.bill.holdEmptied {
+		return
+	}
+	c.bill.holdEmptied = false
+	if err := c.app.client.Bridges.StartMOH(ctx, b, c.xfer.Opts.MOHClass); err != nil {
+		c.log.Warn().Err(err).Str(keyBridgeID, string(b)).Msg("hold music again")
+	}
+}
+
+// partyFor is the party a new leg is dialled for: its originator (linkedid)
+// and the caller id it presents. The callee is dialled for the caller; an
+// attended transfer's target for the transferor, a blind one's for the
+// transferee (as with Asterisk's own transfers); recall and fallback legs
+// for the transferee. A party that is gone cannot be an originator: the
+// next one still up is used.
+func (c *Call) partyFor(l *leg, caller ari.ChannelID) *leg {
+	var want []ari.ChannelID
+	switch {
+	case l.role == roleCallee:
+		want = []ari.ChannelID{caller}
+	case c.xfer != nil && l.role == roleTarget && !c.bill.blind:
+		want = []ari.ChannelID{ari.ChannelID(c.xfer.Transferor), ari.ChannelID(c.xfer.Transferee)}
+	case c.xfer != nil:
+		want = []ari.ChannelID{ari.ChannelID(c.xfer.Transferee), ari.ChannelID(c.xfer.Transferor)}
+	}
+	for _, id := range want {
+		if p := c.legs[id]; p != nil && !p.gone {
+			return p
+		}
+	}
+	for _, p := range c.liveParties() {
+		if p.id != l.id {
+			return p
+		}
+	}
+	return nil
+}
+
+// legVariables adds what a new leg carries for billing to its create-time
+// variables: caller id of the party it is for, the account code, the call,
+// transfer and role, and the transfer's mark in CDR(userfield).
+func (c *Call) legVariables(l *leg, party *leg, vars map[string]string) {
+	vars[varCall] = c.id
+	vars[varRole] = l.role
+	if party != nil {
+		if party.number != "" {
+			vars["CALLERID(num)"] = party.number
+		}
+		if party.name != "" {
+			vars["CALLERID(name)"] = party.name
+		}
+	}
+	if code := c.acct.cfg.Billing.AccountCode; code != "" {
+		vars["CHANNEL(accountcode)"] = code
+	}
+	if c.xfer != nil && l.dialedLeg() {
+		vars[varTransfer] = c.xfer.ID
+		vars["CDR(userfield)"] = userfield(c.xfer.ID, l.role, "")
+	}
+}
+
+// userfield is transferd's mark in CDR(userfield):
+// transfer=<id>;role=<role>[;outcome=<outcome>].
+func userfield(xfer, role, outcome string) string {
+	s := "transfer=" + xfer + ";role=" + role
+	if outcome != "" {
+		s += ";outcome=" + outcome
+	}
+	return s
+}
+
+// markCaller gives the caller's leg the account code before anything is
+// dialled for it (Dial passes it on to the callee as Asterisk does).
+func (c *Call) markCaller(ctx context.Context, l *leg) {
+	if code := c.acct.cfg.Billing.AccountCode; code != "" {
+		c.setVar(ctx, l.id, "CHANNEL(accountcode)", code)
+	}
+}
+
+// markStart marks the transferor and transferee before the transfer's
+// first effect: their current CDRs (the call being transferred) are still
+// open then, so the mark lands on them.
+func (c *Call) markStart(ctx context.Context, transferor, transferee *leg, blind bool) {
+	c.bill = billingState{blind: blind}
+	c.setVar(ctx, transferor.id, "CDR(userfield)", userfield(c.xfer.ID, "transferor", ""))
+	c.setVar(ctx, transferee.id, "CDR(userfield)", userfield(c.xfer.ID, "transferee", ""))
+}
+
+// celStart raises TRANSFERD_START once the start's effects are done (not
+// before: they put the transferee on hold, which must not wait), or, for a
+// transfer that ended within them, from markFinish.
+func (c *Call) celStart(ctx context.Context) {
+	if c.xfer == nil || c.bill.started {
+		return
+	}
+	c.bill.started = true
+	kind := "attended"
+	if c.bill.blind {
+		kind = "blind"
+	}
+	t := c.xfer
+	c.celEvent(ctx, "start", fmt.Sprintf("transfer=%s;call=%s;kind=%s;transferor=%s;transferee=%s;target=%s",
+		t.ID, c.id, kind, t.Transferor, t.Transferee, t.Number))
+}
+
+// markFinish writes the outcome on every leg of the transfer still up and
+// raises TRANSFERD_END. It runs before finish hangs up the legs the
+// transfer leaves out, so their records carry the outcome too.
+func (c *Call) markFinish(ctx context.Context, f transfer.Finish) {
+	c.celStart(ctx)
+	t := c.xfer
+	roles := []struct{ id, role string }{
+		{t.Transferor, "transferor"}, {t.Transferee, "transferee"}, {t.Target, roleTarget},
+		{t.Recall, roleRecall}, {t.FallbackLeg, roleFallback},
+	}
+	for _, r := range roles {
+		if l := c.legs[ari.ChannelID(r.id)]; r.id != "" && l != nil && !l.gone {
+			c.setVar(ctx, l.id, "CDR(userfield)", userfield(t.ID, r.role, f.Outcome.String()))
+		}
+	}
+	c.celEvent(ctx, "end", fmt.Sprintf("transfer=%s;call=%s;outcome=%s;parties=%s",
+		t.ID, c.id, f.Outcome, strings.Join(f.Parties, "+")))
+}
+
+func (c *Call) setVar(ctx context.Context, id ari.ChannelID, name, value string) {
+	if err := c.app.client.Channels.SetVariable(ctx, id, name, value); err != nil {
+		c.log.Debug().Err(err).Str(keyChannelID, string(id)).Str("variable", name).Msg("set billing variable")
+	}
+}
+
+// celEvent raises the CEL user-defined event TRANSFERD_<EVENT> with extra.
+// ARI cannot raise one (CELGenUserEvent is a dialplan application and
+// nothing else writes USER_DEFINED), and sending a party of the call to the
+// dialplan would take it out of Stasis. So transferd originates a Local
+// channel into billing.cel_context, whose dialplan raises the event and
+// hangs up without answering. The party it is for is its originator, so the
+// event carries the call's linkedid; its CDRs are disabled.
+func (c *Call) celEvent(ctx context.Context, event, extra string) {
+	cctx := c.acct.cfg.Billing.CELContext
+	if cctx == "" {
+		return
+	}
+	var originator ari.ChannelID
+	if ps := c.liveParties(); len(ps) > 0 {
+		originator = ps[0].id
+	}
+	id := ari.ChannelID(fmt.Sprintf("%s-cel-%d", c.id, c.app.nextID()))
+	_, err := c.app.client.Channels.Originate(ctx, ari.OriginateParams{
+		Endpoint: fmt.Sprintf("Local/%s@%s/n", event, cctx),
+		// Never reached: the Local channel does not answer. Originate
+		// needs a place for the answered channel all the same.
+		Context: cctx, Extension: event, Priority: 1,
+		ChannelID: id, OtherChannelID: id + "-2", Originator: originator,
+		Timeout: 5,
+		Variables: map[string]string{
+			"CDR_PROP(disable)":    "1",
+			"_TRANSFERD_CEL_EXTRA": extra,
+		},
+	})
+	if err != nil {
+		c.log.Warn().Err(err).Str("event", event).Str("cel_context", cctx).Msg("CEL user event (is extensions_transferd.conf included?)")
+	}
+}

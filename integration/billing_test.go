@@ -1,0 +1,495 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Billing records (CDRs and CELs, cdr_custom/cel_custom JSON) of the same
+// scripts run through transferd and through Asterisk's native atxfer /
+// blindxfer (the benchmark's native context). Alice (1001) calls Bob
+// (2001); Carol is 2600. Each script has short talk times; the expected
+// talk of each pair is computed from when the script acted, and the records
+// must match it within a second.
+//
+// Both paths are checked with the same rules. Native breaks some of them
+// (it bills a ringing target as talking, and writes no CEL for a transfer
+// that did not happen); those differences are listed per script in
+// nativeDiffers, and the test fails if native's records change either way.
+// The README ("Billing records") explains each.
+
+// party names a channel of the call by its Local channel's extension.
+func party(channel string) string {
+	switch {
+	case channel == "":
+		return ""
+	case strings.HasPrefix(channel, "Local/alice@"):
+		return "alice"
+	case strings.HasPrefix(channel, "Local/2001@"):
+		return "bob"
+	case strings.HasPrefix(channel, "Local/2600@"):
+		return "carol"
+	case strings.Contains(channel, "@transferd-cel"):
+		return "cel"
+	}
+	return "?" + channel
+}
+
+func pairKey(a, b string) string {
+	if a > b {
+		a, b = b, a
+	}
+	return a + "-" + b
+}
+
+// billExpect is what a script's records must say.
+type billExpect struct {
+	talk map[string]float64 // seconds each pair talked
+	// or, for a pair, this: the transferor's wait alone for a ringing
+	// target (hearing ringback) is billed to her next pair or to none,
+	// depending on whether she left the bridge before the transferee came
+	// back (README, "Billing records").
+	talkOr        map[string]float64
+	carolAnswered bool
+	outcome       string // transferd's outcome in TRANSFERD_END
+	nativeEvent   string // the CEL event native writes: ATTENDEDTRANSFER, BLINDTRANSFER or ""
+}
+
+// billViolations checks the records of one call and returns the rules
+// they break, each with what was seen.
+func billViolations(recs CallRecords, want billExpect, linkedid string, native bool) map[string]string {
+	bad := map[string]string{}
+	add := func(rule, format string, args ...any) {
+		bad[rule] += fmt.Sprintf(format, args...) + "; "
+	}
+	// Who talked to whom, for how long.
+	talk := map[string]float64{}
+	billsec := map[string]int64{}
+	for _, r := range recs.CDRs {
+		a, b := party(r.Channel), party(r.DstChannel)
+		if a == "cel" || b == "cel" {
+			add("cel-side-trip-cdr", "the CEL side trip wrote a CDR: %s", r)
+		}
+		if b == "" || a == b || r.Answer == 0 {
+			continue
+		}
+		k := pairKey(a, b)
+		talk[k] += r.Talk()
+		billsec[k] += r.Billsec
+	}
+	for k, w := range want.talk {
+		// billsec is whole seconds, truncated: compared with the expected
+		// talk rounded.
+		near := func(w float64) bool {
+			return math.Abs(talk[k]-w) <= 1 && math.Abs(float64(billsec[k])-math.Round(w)) <= 1
+		}
+		if alt, ok := want.talkOr[k]; !near(w) && (!ok || !near(alt)) {
+			add("talk:"+k, "%s talked %.2fs (billsec %d), want %.2fs ±1s (or %.2fs)", k, talk[k], billsec[k], w, alt)
+		}
+	}
+	for k, got := range talk {
+		if _, ok := want.talk[k]; !ok && got > 0.5 {
+			add("talk:"+k, "%s talked %.2fs (billsec %d), want no talk", k, got, billsec[k])
+		}
+	}
+	// A target that never answered: no row but NO ANSWER (or BUSY,
+	// FAILED) with no billed time.
+	if !want.carolAnswered {
+		for _, r := range recs.CDRs {
+			if party(r.Channel) != "carol" && party(r.DstChannel) != "carol" {
+				continue
+			}
+			if r.Disposition == "ANSWERED" || r.Billsec != 0 {
+				add("unanswered-target", "row for Carol, who never answered: %s", r)
+			}
+		}
+	}
+	// One linkedid per call, the caller's.
+	if ids := recs.LinkedIDs(); len(ids) != 1 || ids[0] != linkedid {
+		add("linkedid", "linkedids %v, want only %s", ids, linkedid)
+	}
+	// The transfer is marked.
+	var types []string
+	for _, e := range recs.CELs {
+		types = append(types, e.EventType)
+	}
+	if native {
+		if want.nativeEvent == "" || !slices.Contains(types, want.nativeEvent) {
+			add("transfer-mark", "no %q CEL event (native writes one only for a transfer that happened)", want.nativeEvent)
+		}
+	} else {
+		var start, end bool
+		for _, e := range recs.CELs {
+			start = start || (e.EventType == "TRANSFERD_START" && e.EventEnum == "USER_DEFINED")
+			end = end || (e.EventType == "TRANSFERD_END" && strings.Contains(e.Extra, ";outcome="+want.outcome+";"))
+		}
+		if !start || !end {
+			add("transfer-mark", "CEL TRANSFERD_START %v, TRANSFERD_END with outcome %s %v", start, want.outcome, end)
+		}
+		marked := false
+		for _, r := range recs.CDRs {
+			if party(r.Channel) == "alice" && strings.Contains(r.UserField, "role=transferor") {
+				marked = true
+			}
+		}
+		if !marked {
+			add("transfer-mark", "no CDR of Alice's with userfield role=transferor")
+		}
+	}
+	return bad
+}
+
+// billCall drives one script on one path.
+type billCall struct {
+	t      *testing.T
+	ctx    context.Context
+	tag    string
+	native bool
+	s      *scenario // the transferd path's instance
+	alice  *Phone
+	bob    *Phone
+	at     map[string]time.Time
+}
+
+func newBillCall(t *testing.T, tag string, native bool) *billCall {
+	b := &billCall{t: t, tag: tag, native: native, at: map[string]time.Time{}}
+	if native {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		t.Cleanup(cancel)
+		t.Cleanup(func() { checkNoLeaks(t, phones.Client, tag) })
+		b.ctx = ctx
+	} else {
+		b.s = newScenario(t, tag, nil)
+		b.ctx = b.s.ctx
+	}
+	return b
+}
+
+func (b *billCall) mark(name string) { b.at[name] = time.Now() }
+
+func (b *billCall) since(from, to string) float64 { return b.at[to].Sub(b.at[from]).Seconds() }
+
+func (b *billCall) sleep(d time.Duration) {
+	select {
+	case <-time.After(d):
+	case <-b.ctx.Done():
+		b.t.Fatal(b.ctx.Err())
+	}
+}
+
+func (b *billCall) must(err error) {
+	b.t.Helper()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// start: Alice calls Bob, Bob answers (mark "answer").
+func (b *billCall) start() {
+	b.t.Helper()
+	p := CallParams{Tag: b.tag, Name: "alice", Dest: "2001", Callback: "1001"}
+	if b.native {
+		p.Context = "transferd-native-caller"
+	} else {
+		p.App, p.Account = b.s.cfg.ARI.App, account
+	}
+	alice, err := phones.Call(b.ctx, p)
+	b.must(err)
+	b.alice = alice
+	b.bob = b.ring("2001")
+	b.mark("answer")
+	b.must(b.bob.Answer(b.ctx))
+	_, err = alice.WaitEvent(b.ctx, 0, "StasisStart", nil)
+	b.must(err)
+}
+
+func (b *billCall) ring(number string) *Phone {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	ph, err := phones.WaitRing(ctx, b.tag, number)
+	b.must(err)
+	return ph
+}
+
+// transfer presses code (e.g. *22600#) and waits for Carol to ring (mark
+// "ring": the transfer has started).
+func (b *billCall) transfer(code string) *Phone {
+	b.t.Helper()
+	b.must(b.alice.Press(b.ctx, code))
+	carol := b.ring("2600")
+	b.mark("ring")
+	return carol
+}
+
+// do marks the moment of an action and does it.
+func (b *billCall) do(name string, f func() error) {
+	b.t.Helper()
+	b.mark(name)
+	b.must(f())
+}
+
+func (b *billCall) answer(ph *Phone) func() error { return func() error { return ph.Answer(b.ctx) } }
+
+func (b *billCall) hangup(ph *Phone, reason string) func() error {
+	return func() error { return ph.Hangup(b.ctx, reason) }
+}
+
+func (b *billCall) press(ph *Phone, digits string) func() error {
+	return func() error { return ph.Press(b.ctx, digits) }
+}
+
+// records waits until every channel of the call is gone (LINKEDID_END of
+// each linkedid) and returns the call's records.
+func (b *billCall) records() CallRecords {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	var recs CallRecords
+	var since time.Time
+	waitFor(b.t, ctx, func() error {
+		cdrs, err := ReadCDRs(sandbox.CDRPath())
+		if err != nil {
+			return err
+		}
+		cels, err := ReadCELs(sandbox.CELPath())
+		if err != nil {
+			return err
+		}
+		got := RecordsOf(cdrs, cels, b.tag+"-")
+		if !got.Complete() {
+			return fmt.Errorf("records of %s not complete yet (linkedids %v, %d CDRs)", b.tag, got.LinkedIDs(), len(got.CDRs))
+		}
+		// A last row may still be on its way: the count must hold still
+		// for half a second.
+		if len(got.CDRs) != len(recs.CDRs) || len(got.CELs) != len(recs.CELs) || since.IsZero() {
+			recs, since = got, time.Now()
+		}
+		if time.Since(since) < 500*time.Millisecond {
+			return fmt.Errorf("records of %s still arriving", b.tag)
+		}
+		return nil
+	})
+	if b.s != nil {
+		b.s.callGone()
+	}
+	return recs
+}
+
+// billScript is one transfer script; it returns what its records must say.
+type billScript struct {
+	name string
+	run  func(b *billCall) billExpect
+	// nativeDiffers lists the rules native atxfer breaks for this script
+	// (see the README, "Billing records").
+	nativeDiffers []string
+}
+
+var billScripts = []billScript{
+	{
+		// Attended transfer completed: Alice consults Carol, then hangs up.
+		name: "completed",
+		run: func(b *billCall) billExpect {
+			b.start()
+			b.sleep(2 * time.Second)
+			carol := b.transfer("*22600#")
+			b.sleep(time.Second)
+			b.do("carol-answers", b.answer(carol))
+			b.sleep(2 * time.Second)
+			b.do("alice-hangs-up", b.hangup(b.alice, "normal"))
+			b.sleep(2 * time.Second)
+			b.do("bob-hangs-up", b.hangup(b.bob, "normal"))
+			return billExpect{
+				carolAnswered: true, outcome: "completed", nativeEvent: "ATTENDEDTRANSFER",
+				talk: map[string]float64{
+					"alice-bob": b.since("answer", "ring"),
+					// Alice's own channel is billed from the transfer's
+					// start, Carol's ringing included: Asterisk's CDRs
+					// bill party A's time (native does the same).
+					"alice-carol": b.since("ring", "alice-hangs-up"),
+					"bob-carol":   b.since("alice-hangs-up", "bob-hangs-up"),
+				},
+			}
+		},
+	},
+	{
+		// Takeback while Carol rings: Alice is back with Bob.
+		name: "takeback",
+		run: func(b *billCall) billExpect {
+			b.start()
+			b.sleep(2 * time.Second)
+			carol := b.transfer("*22600#")
+			b.sleep(2 * time.Second)
+			b.do("takeback", b.press(b.alice, "*1"))
+			ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+			defer cancel()
+			waitFor(b.t, ctx, func() error {
+				if !carol.Gone() {
+					return fmt.Errorf("carol still rings")
+				}
+				return nil
+			})
+			b.mark("carol-gone")
+			b.sleep(2 * time.Second)
+			b.do("alice-hangs-up", b.hangup(b.alice, "normal"))
+			return billExpect{
+				outcome: "cancelled",
+				talk: map[string]float64{
+					// Alice's time while Carol rang is billed with Bob,
+					// to whom she returns.
+					"alice-bob": b.since("answer", "alice-hangs-up"),
+				},
+			}
+		},
+		nativeDiffers: []string{"talk:alice-bob", "talk:alice-carol", "unanswered-target", "transfer-mark"},
+	},
+	{
+		// Partial transfer: Alice hangs up while Carol rings; Carol answers
+		// and talks with Bob.
+		name: "partial",
+		run: func(b *billCall) billExpect {
+			b.start()
+			b.sleep(2 * time.Second)
+			carol := b.transfer("*22600#")
+			b.sleep(time.Second)
+			b.do("alice-hangs-up", b.hangup(b.alice, "normal"))
+			b.sleep(2 * time.Second)
+			b.do("carol-answers", b.answer(carol))
+			b.sleep(2 * time.Second)
+			b.do("bob-hangs-up", b.hangup(b.bob, "normal"))
+			return billExpect{
+				carolAnswered: true, outcome: "partial-completed", nativeEvent: "ATTENDEDTRANSFER",
+				talk: map[string]float64{
+					"alice-bob": b.since("answer", "ring"),
+					"bob-carol": b.since("carol-answers", "bob-hangs-up"),
+				},
+				talkOr: map[string]float64{"alice-bob": b.since("answer", "alice-hangs-up")},
+			}
+		},
+		nativeDiffers: []string{"talk:alice-carol"},
+	},
+	{
+		// Blind transfer: Alice is gone at once, Carol answers Bob.
+		name: "blind",
+		run: func(b *billCall) billExpect {
+			b.start()
+			b.sleep(2 * time.Second)
+			carol := b.transfer("*72600#")
+			b.sleep(2 * time.Second)
+			b.do("carol-answers", b.answer(carol))
+			b.sleep(2 * time.Second)
+			b.do("bob-hangs-up", b.hangup(b.bob, "normal"))
+			return billExpect{
+				carolAnswered: true, outcome: "partial-completed", nativeEvent: "BLINDTRANSFER",
+				talk: map[string]float64{
+					"alice-bob": b.since("answer", "ring"),
+					"bob-carol": b.since("carol-answers", "bob-hangs-up"),
+				},
+			}
+		},
+		nativeDiffers: []string{"talk:bob-carol"},
+	},
+	{
+		// Failed transfer: Carol is busy; Alice is back with Bob.
+		name: "failed",
+		run: func(b *billCall) billExpect {
+			b.start()
+			b.sleep(2 * time.Second)
+			carol := b.transfer("*22600#")
+			b.sleep(2 * time.Second)
+			b.do("carol-busy", b.hangup(carol, "busy"))
+			b.sleep(2 * time.Second)
+			b.do("alice-hangs-up", b.hangup(b.alice, "normal"))
+			return billExpect{
+				outcome: "failed:busy",
+				talk: map[string]float64{
+					"alice-bob": b.since("answer", "alice-hangs-up"),
+				},
+			}
+		},
+		nativeDiffers: []string{"talk:alice-bob", "talk:alice-carol", "unanswered-target", "transfer-mark"},
+	},
+}
+
+// TestBillingRecords runs every script through transferd and through native
+// atxfer, in parallel, and checks the records of each call.
+func TestBillingRecords(t *testing.T) {
+	t.Parallel()
+	for i, sc := range billScripts {
+		for _, native := range []bool{false, true} {
+			sc, native := sc, native
+			path, tag := "transferd", fmt.Sprintf("bt%c", 'a'+i)
+			if native {
+				path, tag = "native", fmt.Sprintf("bn%c", 'a'+i)
+			}
+			t.Run(sc.name+"/"+path, func(t *testing.T) {
+				t.Parallel()
+				b := newBillCall(t, tag, native)
+				want := sc.run(b)
+				recs := b.records()
+				got := billViolations(recs, want, tag+"-alice", native)
+				for _, r := range recs.CDRs {
+					t.Logf("CDR %s", r)
+				}
+				for _, e := range recs.CELs {
+					if e.EventType != "DTMF" {
+						t.Logf("CEL %s", e)
+					}
+				}
+				t.Logf("expected talk: %v", want.talk)
+				saveSample(t, sc.name, path, recs)
+				var wantRules []string
+				if native {
+					wantRules = sc.nativeDiffers
+				}
+				var gotRules []string
+				for rule := range got {
+					gotRules = append(gotRules, rule)
+				}
+				sort.Strings(gotRules)
+				sort.Strings(wantRules)
+				if !slices.Equal(gotRules, wantRules) {
+					t.Errorf("%s: rules broken %v, want %v", path, gotRules, wantRules)
+					for _, rule := range gotRules {
+						t.Errorf("  %s: %s", rule, got[rule])
+					}
+				}
+			})
+		}
+	}
+}
+
+// saveSample writes the records to $BILLING_SAMPLES/<script>-<path>.json
+// when set (how docs/billing-samples/ was made).
+func saveSample(t *testing.T, script, path string, recs CallRecords) {
+	dir := os.Getenv("BILLING_SAMPLES")
+	if dir == "" {
+		return
+	}
+	var b bytes.Buffer
+	b.WriteString("# CDRs (cdr_custom JSON)\n")
+	for _, r := range recs.CDRs {
+		j, _ := json.Marshal(r)
+		b.Write(append(j, '\n'))
+	}
+	b.WriteString("# CELs (cel_custom JSON; DTMF events left out)\n")
+	for _, e := range recs.CELs {
+		if e.EventType != "DTMF" {
+			j, _ := json.Marshal(e)
+			b.Write(append(j, '\n'))
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, script+"-"+path+".jsonl"), b.Bytes(), 0o644); err != nil {
+		t.Errorf("sample: %v", err)
+	}
+}
