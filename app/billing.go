@@ -142,19 +142,13 @@ func (c *Call) partyFor(l *leg, caller ari.ChannelID) *leg {
 }
 
 // legVariables adds what a new leg carries for billing to its create-time
-// variables: caller id of the party it is for, the account code, the call,
-// transfer and role, and the transfer's mark in CDR(userfield).
-func (c *Call) legVariables(l *leg, party *leg, vars map[string]string) {
+// variables: the account code, the call, transfer and role, and the
+// transfer's mark in CDR(userfield). (The party it is for is its
+// originator; Dial passes that party's identity on as the leg's connected
+// line, which is what the called phone shows.)
+func (c *Call) legVariables(l *leg, vars map[string]string) {
 	vars[varCall] = c.id
 	vars[varRole] = l.role
-	if party != nil {
-		if party.number != "" {
-			vars["CALLERID(num)"] = party.number
-		}
-		if party.name != "" {
-			vars["CALLERID(name)"] = party.name
-		}
-	}
 	if code := c.acct.cfg.Billing.AccountCode; code != "" {
 		vars["CHANNEL(accountcode)"] = code
 	}
@@ -162,6 +156,17 @@ func (c *Call) legVariables(l *leg, party *leg, vars map[string]string) {
 		vars[varTransfer] = c.xfer.ID
 		vars["CDR(userfield)"] = userfield(c.xfer.ID, l.role, "")
 	}
+}
+
+// fillCallerID gives a new leg a caller id when its endpoint gave it none
+// (a Local channel, a PJSIP endpoint without callerid): the number it
+// reaches, as its CDR's src when it is party A. An endpoint's own identity
+// is kept: the caller's phone shows it as the connected line.
+func (c *Call) fillCallerID(ctx context.Context, l *leg, ch ari.Channel) {
+	if ch.Caller.Number != "" || l.number == "" {
+		return
+	}
+	c.setVar(ctx, l.id, "CALLERID(num)", l.number)
 }
 
 // userfield is transferd's mark in CDR(userfield):

@@ -305,7 +305,7 @@ func (c *Call) createLeg(ctx context.Context, l *leg) error {
 		vars[k] = v
 	}
 	c.referVariables(ds, vars)
-	c.legVariables(l, c.legs[l.pending.caller], vars)
+	c.legVariables(l, vars)
 	p := ari.CreateParams{Endpoint: ds, App: c.app.cfg.ARI.App, AppArgs: "dialed," + c.id, ChannelID: l.id, Variables: vars, Originator: l.pending.caller}
 	if strings.HasPrefix(ds, "Local/") {
 		p.OtherChannelID = l.id + "-2"
@@ -450,6 +450,7 @@ func (c *Call) onEvent(ctx context.Context, ev ari.Event) {
 	switch e := ev.(type) {
 	case *ari.StasisStart:
 		if l := c.legs[e.Channel.ID]; l != nil && l.pending != nil && !l.gone {
+			c.fillCallerID(ctx, l, e.Channel)
 			c.placeCall(ctx, l, 0)
 		}
 	case *ari.Dial:

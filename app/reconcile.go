@@ -163,7 +163,9 @@ func (c *Call) layout() layout {
 	lay := layout{where: map[ari.ChannelID]ari.BridgeID{}}
 	live := func(id ari.ChannelID) bool {
 		l := c.legs[id]
-		return l != nil && !l.gone && !l.mustEnd && l.pending == nil
+		// A dialed leg that still rings is in no bridge: it joins its
+		// bridge when it answers (billing.go, joinOnAnswer).
+		return l != nil && !l.gone && !l.mustEnd && l.pending == nil && (l.answered || !l.dialedLeg())
 	}
 	if c.xfer == nil {
 		if c.phase == phaseTalking {

@@ -83,9 +83,11 @@ func (l callLayout) String() string {
 // must be in the call bridge and which in the holding bridge, by the
 // transfer state (transfer/state.go says who is where in each).
 func desiredLayout(info httpapi.CallInfo) (callBr, hold []ari.ChannelID) {
+	// A dialed leg that still rings is in no bridge: it joins its bridge
+	// when it answers (app/billing.go: not billed while ringing).
 	var live []ari.ChannelID
 	for _, p := range info.Parties {
-		if p.State != "gone" {
+		if p.State != "gone" && p.State != "ringing" {
 			live = append(live, ari.ChannelID(p.Channel))
 		}
 	}
@@ -167,6 +169,8 @@ func mismatch(info *httpapi.CallInfo, l callLayout) string {
 			if !sameSet(b.Channels, wantCall) {
 				bad = append(bad, fmt.Sprintf("call bridge has %v, want %v", b.Channels, wantCall))
 			}
+		case b.BridgeType == "holding" && len(wantHold) == 0 && len(b.Channels) == 0 && info.Transfer != nil:
+			// Empty while the leg it holds still rings (it joins on answer).
 		case b.BridgeType == "holding" && len(wantHold) > 0 && !sawHold:
 			sawHold = true
 			if !sameSet(b.Channels, wantHold) {
@@ -189,12 +193,22 @@ func mismatch(info *httpapi.CallInfo, l callLayout) string {
 // stranded judges Asterisk alone, whatever transferd says: a caller alone
 // on hold (a holding bridge with no transfer visible in the call bridge:
 // no transferor with a third leg), an answered channel alone in a mixing
-// bridge, a ringing leg nobody hears (its bridge has no answered channel),
-// or a leg that is neither in a bridge nor answered (created, never
-// dialled or left ringing in the void). It returns one line per problem.
+// bridge (unless a dialed leg rings for it), a ringing leg nobody hears (its
+// bridge has no answered channel, or, outside any bridge, the call bridge
+// has none), or a leg that is neither in a bridge nor ringing for someone
+// (created, never dialled or left ringing in the void). It returns one line
+// per problem.
 func stranded(l callLayout, call ari.ChannelID) []string {
 	var out []string
 	up := func(id ari.ChannelID) bool { return l.chans[id] == "Up" }
+	// Dialed legs ring outside any bridge until they answer; whoever waits
+	// for them is alone in the call bridge, hearing ringback.
+	var ringingOut []ari.ChannelID
+	for id, st := range l.chans {
+		if _, ok := l.inBr[id]; !ok && st != "Up" && st != "Down" {
+			ringingOut = append(ringingOut, id)
+		}
+	}
 	var callBr *ari.Bridge
 	for i := range l.bridges {
 		if l.bridges[i].ID == ari.BridgeID(call) {
@@ -218,20 +232,26 @@ func stranded(l callLayout, call ari.ChannelID) []string {
 			// Legitimate only while a transfer visibly runs: the call
 			// bridge holds a party and another leg (ringing or answered),
 			// or it is empty between two dials of the recall loop.
-			if callBr == nil || len(callBr.Channels) == 1 {
+			if callBr == nil || len(callBr.Channels)+len(ringingOut) == 1 {
 				out = append(out, fmt.Sprintf("%v alone on hold in %s (call bridge: %v)", b.Channels, b.ID, bridgeMembers(callBr)))
 			}
 		default:
 			if len(answered) == 0 && len(ringing) > 0 {
 				out = append(out, fmt.Sprintf("ringing %v in %s with nobody to hear it", ringing, b.ID))
 			}
-			if len(answered) == 1 && len(ringing) == 0 && len(b.Channels) == 1 {
+			if len(answered) == 1 && len(ringing) == 0 && len(b.Channels) == 1 && len(ringingOut) == 0 {
 				out = append(out, fmt.Sprintf("%s alone in %s", answered[0], b.ID))
 			}
 		}
 	}
+	callHears := false // an answered party in the call bridge hears the ringback
+	if callBr != nil {
+		for _, ch := range callBr.Channels {
+			callHears = callHears || up(ch)
+		}
+	}
 	for id, st := range l.chans {
-		if _, ok := l.inBr[id]; !ok {
+		if _, ok := l.inBr[id]; !ok && !(callHears && slices.Contains(ringingOut, id)) {
 			out = append(out, fmt.Sprintf("%s (%s) in no bridge", id, st))
 		}
 	}

@@ -14,8 +14,9 @@ type Layout struct {
 	CallBridge string
 	// Call lists the channels that must be in the call bridge, Hold those in
 	// the hold bridge (HoldBridge, with music of MOHClass). A dialed leg that
-	// still rings is a member of its bridge too (it joins before it is
-	// dialed).
+	// still rings is listed where it will be once it answers: the app dials
+	// it outside any bridge and joins it there on answer (so it is not
+	// billed while ringing).
 	Call       []string
 	HoldBridge string
 	Hold       []string
