@@ -66,6 +66,7 @@ type Call struct {
 	lastSnap    []byte           // the last snapshot queued, versions aside
 	queue       []transfer.Event // events waiting for the step loop (drain)
 	stepping    bool             // the step loop is running
+	stepAt      time.Time        // when the effects being applied were written ahead
 	sync        syncState
 	ended       bool
 	stopped     bool      // given up without ending: see stopCall
@@ -731,7 +732,11 @@ func (c *Call) armTimer(name string, seq int, after time.Duration) {
 	}
 	fired := transfer.TimerFired{Name: name, Seq: seq}
 	c.timers[name] = time.AfterFunc(after, func() { c.post(timerFired{fired}) })
-	c.deadlines[name] = timerSnap{Seq: seq, Deadline: time.Now().Add(after)}
+	now := c.stepAt // the instant the step's write-ahead used, so both agree
+	if now.IsZero() {
+		now = time.Now()
+	}
+	c.deadlines[name] = timerSnap{Seq: seq, Deadline: now.Add(after)}
 }
 
 func (c *Call) stopTimer(name string) {

@@ -71,6 +71,8 @@ var errARIDown = errors.New("not sent: ARI is unreachable")
 // be moved); the others are only logged, and every failure makes the call
 // reconcile. The step's snapshot is written ahead of its effects.
 func (c *Call) apply(ctx context.Context, effects []transfer.Effect) {
+	c.stepAt = time.Now()
+	defer func() { c.stepAt = time.Time{} }()
 	c.writeAhead(effects)
 	var failed []transfer.Event
 	stalled := false // a request of this step got no answer at all

@@ -79,6 +79,12 @@ func TestWriteAheadBeforeEffects(t *testing.T) {
 	if tm, ok := s.Timers[transfer.TimerNoAnswer]; !ok || tm.Seq != s.Xfer.TimerSeq {
 		t.Fatalf("write-ahead snapshot timers %v: want the no-answer timer #%d", s.Timers, s.Xfer.TimerSeq)
 	}
+	// The effects all succeeded: the call now is what was written ahead,
+	// so the step costs one write, not two.
+	after := c.snapshot(nil)
+	if _, changed := c.encode(&after); changed {
+		t.Fatalf("the snapshot after the step's effects differs from the one written ahead (a second write): %s", c.lastSnap)
+	}
 	// A step that changes nothing in Asterisk writes nothing ahead.
 	n := len(rec.requests())
 	c.step(context.Background(), transfer.Ringing{Channel: "c1-x1-target-1"})

@@ -77,7 +77,9 @@ type persister struct {
 
 // snapshot returns the call's state as it will be once effects (the
 // effects of the step about to run, or nil) are carried out: the legs they
-// dial, the hold bridges they create and the timers they start are in it.
+// dial, the bridges and ringbacks they start or end and the timers they
+// start are in it. When the effects succeed, the snapshot taken after them
+// is the same, so a step is written once.
 func (c *Call) snapshot(effects []transfer.Effect) snapshot {
 	s := snapshot{ID: c.id, Account: c.acct.name, Node: c.node, Started: c.started, Phase: c.phase, XferCount: c.xferCount,
 		Timers: map[string]timerSnap{}, HangAfter: map[ari.PlaybackID]string{}}
@@ -107,9 +109,15 @@ func (c *Call) snapshot(effects []transfer.Effect) snapshot {
 	for pb, ch := range c.hangAfter {
 		s.HangAfter[pb] = string(ch)
 	}
-	now := time.Now()
+	now := c.stepAt
 	for _, eff := range effects {
 		switch e := eff.(type) {
+		case transfer.StartRingback:
+			s.Ringbacks = append(s.Ringbacks, ari.PlaybackID(e.PlaybackID))
+		case transfer.StopPlayback:
+			s.Ringbacks = slices.DeleteFunc(s.Ringbacks, func(id ari.PlaybackID) bool { return id == ari.PlaybackID(e.PlaybackID) })
+		case transfer.DestroyBridge:
+			s.Holds = slices.DeleteFunc(s.Holds, func(id ari.BridgeID) bool { return id == ari.BridgeID(e.ID) })
 		case transfer.Dial:
 			if c.legs[ari.ChannelID(e.Channel)] == nil {
 				s.Legs = append(s.Legs, legSnapshot{ID: ari.ChannelID(e.Channel), Role: roleOf(e.Role), Number: e.Number,
@@ -363,9 +371,18 @@ func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 		l := &leg{id: ls.ID, role: ls.Role, number: ls.Number, name: ls.Name, callback: ls.Callback, answered: ls.Answered, gone: ls.Gone,
 			mustEnd: ls.MustEnd}
 		if ls.Pending {
+			// As dial left it: a transfer leg joins the call bridge before
+			// it is dialed; the callee is dialed alone, for the caller,
+			// with the account's dial timeout.
 			l.pending = &pendingDial{bridge: c.bridge}
 			if s.Xfer != nil {
 				l.pending.caller = ari.ChannelID(s.Xfer.Transferor)
+			}
+			if ls.Role == roleCallee {
+				l.pending = &pendingDial{timeout: acct.cfg.DialTimeout}
+				if len(s.Legs) > 0 && s.Legs[0].Role == roleCaller {
+					l.pending.caller = s.Legs[0].ID
+				}
 			}
 		}
 		c.addLeg(l)
