@@ -110,9 +110,9 @@ func TestServerCutsSlowAndIdleClients(t *testing.T) {
 			}
 		}
 	}()
-	took, got := closedWithin(t, slow, 5*time.Second)
+	took, got := closedWithin(t, slow, 10*time.Second)
 	close(stopDrip)
-	if took > l.ReadTimeout+time.Second {
+	if took > l.ReadTimeout+3*time.Second {
 		t.Errorf("slow body cut after %s, want about read_timeout %s", took, l.ReadTimeout)
 	}
 	if got != "" && !strings.Contains(got, " 400 ") {
@@ -121,14 +121,14 @@ func TestServerCutsSlowAndIdleClients(t *testing.T) {
 
 	// Never a request line: cut at read_header_timeout.
 	silent := dial(t, addr)
-	if took, got := closedWithin(t, silent, 5*time.Second); took > l.ReadHeaderTimeout+time.Second || got != "" {
+	if took, got := closedWithin(t, silent, 10*time.Second); took > l.ReadHeaderTimeout+3*time.Second || got != "" {
 		t.Errorf("silent client cut after %s with %q, want about read_header_timeout %s", took, got, l.ReadHeaderTimeout)
 	}
 
 	// Half a header line, then nothing.
 	partial := dial(t, addr)
 	fmt.Fprintf(partial, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ")
-	if took, _ := closedWithin(t, partial, 5*time.Second); took > l.ReadHeaderTimeout+time.Second {
+	if took, _ := closedWithin(t, partial, 10*time.Second); took > l.ReadHeaderTimeout+3*time.Second {
 		t.Errorf("partial headers cut after %s, want about read_header_timeout %s", took, l.ReadHeaderTimeout)
 	}
 
@@ -142,8 +142,8 @@ func TestServerCutsSlowAndIdleClients(t *testing.T) {
 	}
 	io.Copy(io.Discard, r1.Body)
 	start := time.Now()
-	_ = idle.SetReadDeadline(start.Add(5 * time.Second))
-	if _, err := br.ReadByte(); err == nil || time.Since(start) > l.IdleTimeout+time.Second {
+	_ = idle.SetReadDeadline(start.Add(10 * time.Second))
+	if _, err := br.ReadByte(); err == nil || time.Since(start) > l.IdleTimeout+3*time.Second {
 		t.Errorf("idle connection: %v after %s, want closed after about idle_timeout %s", err, time.Since(start), l.IdleTimeout)
 	}
 
@@ -181,8 +181,8 @@ func TestUnauthenticatedPostWithoutBody(t *testing.T) {
 		c := dial(t, addr)
 		start := time.Now()
 		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\n%sContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n", callPath, hdr)
-		took, got := closedWithin(t, c, 5*time.Second)
-		if took > 2*time.Second {
+		took, got := closedWithin(t, c, 10*time.Second)
+		if took > 5*time.Second {
 			t.Errorf("%q: answered and closed after %s", hdr, took)
 		}
 		want := " 401 "
@@ -197,7 +197,7 @@ func TestUnauthenticatedPostWithoutBody(t *testing.T) {
 	// The same with chunked encoding.
 	c := dial(t, addr)
 	fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", callPath)
-	if took, got := closedWithin(t, c, 5*time.Second); took > 2*time.Second || !strings.Contains(got, " 401 ") {
+	if took, got := closedWithin(t, c, 10*time.Second); took > 5*time.Second || !strings.Contains(got, " 401 ") {
 		t.Errorf("chunked: %q after %s", got, took)
 	}
 }
