@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/transferd/transferd/app"
 )
 
 // Billing records (CDRs and CELs, cdr_custom/cel_custom JSON) of the same
@@ -118,6 +120,14 @@ func billViolations(recs CallRecords, want billExpect, linkedid string, native b
 	if ids := recs.LinkedIDs(); len(ids) != 1 || ids[0] != linkedid {
 		add("linkedid", "linkedids %v, want only %s", ids, linkedid)
 	}
+	// The account code is on every channel transferd holds (ids <call>...).
+	if !native {
+		for _, r := range recs.CDRs {
+			if strings.HasPrefix(r.UniqueID, strings.TrimSuffix(linkedid, "-alice")+"-alice-in") && r.AccountCode != billAccountCode {
+				add("accountcode", "row of %s has accountcode %q, want %q", r.UniqueID, r.AccountCode, billAccountCode)
+			}
+		}
+	}
 	// The transfer is marked.
 	var types []string
 	for _, e := range recs.CELs {
@@ -149,6 +159,9 @@ func billViolations(recs CallRecords, want billExpect, linkedid string, native b
 	return bad
 }
 
+// billAccountCode is the transferd path's billing.accountcode.
+const billAccountCode = "acme-7"
+
 // billCall drives one script on one path.
 type billCall struct {
 	t      *testing.T
@@ -169,7 +182,7 @@ func newBillCall(t *testing.T, tag string, native bool) *billCall {
 		t.Cleanup(func() { checkNoLeaks(t, phones.Client, tag) })
 		b.ctx = ctx
 	} else {
-		b.s = newScenario(t, tag, nil)
+		b.s = newScenario(t, tag, func(a *app.AccountConfig) { a.Billing.AccountCode = billAccountCode })
 		b.ctx = b.s.ctx
 	}
 	return b
@@ -477,16 +490,16 @@ func saveSample(t *testing.T, script, path string, recs CallRecords) {
 		return
 	}
 	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
 	b.WriteString("# CDRs (cdr_custom JSON)\n")
 	for _, r := range recs.CDRs {
-		j, _ := json.Marshal(r)
-		b.Write(append(j, '\n'))
+		_ = enc.Encode(r)
 	}
 	b.WriteString("# CELs (cel_custom JSON; DTMF events left out)\n")
 	for _, e := range recs.CELs {
 		if e.EventType != "DTMF" {
-			j, _ := json.Marshal(e)
-			b.Write(append(j, '\n'))
+			_ = enc.Encode(e)
 		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, script+"-"+path+".jsonl"), b.Bytes(), 0o644); err != nil {
