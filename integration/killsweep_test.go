@@ -594,6 +594,14 @@ func (r *sweepRig) sweepOne(kind sweepKind, c *sweepCall, i int) {
 	ctx, cancel := context.WithTimeout(r.ctx, 3*time.Minute)
 	defer cancel()
 	c.x = r.transferd(c.name)
+	// The call's processes go as soon as it is judged: each holds ARI
+	// connections, and Asterisk's HTTP server serves a bounded number of
+	// sessions (41 idle processes made the last offsets' calls fail).
+	defer func() {
+		for _, p := range c.x.procs {
+			c.x.kill(p)
+		}
+	}()
 	fail := func(err error) { c.verdict.err = err.Error(); r.finish(ctx, c) }
 	victim, err := c.x.start(ctx)
 	if err != nil {
