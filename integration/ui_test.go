@@ -8,12 +8,14 @@ import (
 	"image"
 	_ "image/png" // image.DecodeConfig of the screenshots
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -317,22 +319,35 @@ func (l *lockedBuffer) String() string {
 	return l.buf.String()
 }
 
+// slowTargets lets a target ring for a minute: a browser on a loaded
+// machine may take longer than the suite's usual 8 s between two taps, and
+// the transfer must not fail by itself meanwhile (3001 never answers).
+func slowTargets(a *app.AccountConfig) { a.Transfer.NoAnswerTimeout = time.Minute }
+
 // uiServer serves transferd's HTTP handler for the page: the page's own
-// server, so that a test can cut the event stream, with the log kept.
-func uiServer(t *testing.T, s *apiScenario) (*httptest.Server, *lockedBuffer) {
+// server, so that a test can cut the event stream (and refuse new ones
+// while refuse is set: 503, as a transferd that is restarting), with the
+// log kept.
+func uiServer(t *testing.T, s *apiScenario) (srv *httptest.Server, logs *lockedBuffer, refuse *atomic.Bool) {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs, refuse = &lockedBuffer{}, &atomic.Bool{}
 	log := zerolog.New(io.MultiWriter(s.logs, logs)).Level(zerolog.DebugLevel).With().Timestamp().Logger()
 	h, err := app.NewHTTPHandler(s.app, s.cfg, nil, s.hub, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refuse.Load() && strings.HasSuffix(r.URL.Path, "/events") {
+			http.Error(w, `{"status":"error","error":"503","message":"the event stream is shutting down"}`, http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()
 	})
-	return srv, logs
+	return srv, logs, refuse
 }
 
 // key presses keys on the focused element, as a keyboard does.
@@ -411,10 +426,10 @@ func TestUIOperatorPage(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
 	step := func(what string) { t.Logf("%6.2fs %s", time.Since(start).Seconds(), what) }
-	s := newAPIScenario(t, "u01", nil)
+	s := newAPIScenario(t, "u01", slowTargets)
 	step("transferd up")
 
-	srv, logs := uiServer(t, s)
+	srv, logs, refuse := uiServer(t, s)
 	b := newBrowser(t) // closed before the server (cleanups run in reverse)
 	step("chromium up")
 	b.phone()
@@ -514,13 +529,25 @@ func TestUIOperatorPage(t *testing.T) {
 	carol := s.ring("2600")
 	s.held(bobLeg)
 
-	// The event stream is cut: the page says so and reconnects by itself;
-	// Carol answers meanwhile, and the page catches up.
+	// The event stream is cut and new ones refused for a while: the page
+	// says so (every state it shows is recorded, so a short one is not
+	// missed). Carol answers meanwhile: the page cannot know until it has
+	// reconnected by itself, and then catches up from the new stream's
+	// snapshot.
+	b.do("record the connection states", chromedp.Evaluate[chromedp.Void](`window.connStates = [];
+		new MutationObserver(() => window.connStates.push(document.getElementById('conn').dataset.state))
+			.observe(document.getElementById('conn'), {attributes: true, attributeFilter: ['data-state']});`))
+	refuse.Store(true)
 	srv.CloseClientConnections()
-	b.until("reconnecting", `document.getElementById('conn').dataset.state === 'reconnecting'`)
+	b.until("reconnecting", `window.connStates.includes('reconnecting')`)
 	s.pickUp(carol)
 	carolLeg := s.leg(carol)
 	s.together(call, carolLeg)
+	s.transferState(call, "Consulting")
+	if st := eval[string](b, card(call)+`.dataset.transferState`); st != "CallingTarget" {
+		t.Fatalf("with no event stream the page shows %q, want the last state it heard, CallingTarget", st)
+	}
+	refuse.Store(false)
 	b.until("live again, consulting 2600", fmt.Sprintf(`document.getElementById('conn').dataset.state === 'live' &&
 		%s.dataset.transferState === 'Consulting' && %s.querySelector('.transfer-status').textContent === 'Consulting 2600 · 2001 on hold'`, card(call), card(call)))
 	b.until("consulting: complete, swap to Bob", shown(call, `[data-action="complete"]`)+` && `+card(call)+`.querySelector('[data-action="complete"]').textContent === 'Complete' && `+
@@ -600,8 +627,8 @@ func TestUIOperatorPage(t *testing.T) {
 func TestUIOperatorActions(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	s := newAPIScenario(t, "u02", nil)
-	srv, _ := uiServer(t, s)
+	s := newAPIScenario(t, "u02", slowTargets)
+	srv, _, _ := uiServer(t, s)
 	b := newBrowser(t)
 	t.Logf("%6.2fs chromium up", time.Since(start).Seconds())
 	b.phone()
