@@ -77,9 +77,10 @@ type persister struct {
 
 // snapshot returns the call's state as it will be once effects (the
 // effects of the step about to run, or nil) are carried out: the legs they
-// dial, the bridges and ringbacks they start or end and the timers they
-// start are in it. When the effects succeed, the snapshot taken after them
-// is the same, so a step is written once.
+// dial, the bridges and ringbacks they start and the timers they start are
+// in it, so a step that only adds is written once. What they end (a hold
+// bridge, a ringback) stays listed until it is really gone: a crash before
+// the destroy must leave the restored call knowing what to clean up.
 func (c *Call) snapshot(effects []transfer.Effect) snapshot {
 	s := snapshot{ID: c.id, Account: c.acct.name, Node: c.node, Started: c.started, Phase: c.phase, XferCount: c.xferCount,
 		Timers: map[string]timerSnap{}, HangAfter: map[ari.PlaybackID]string{}}
@@ -114,10 +115,6 @@ func (c *Call) snapshot(effects []transfer.Effect) snapshot {
 		switch e := eff.(type) {
 		case transfer.StartRingback:
 			s.Ringbacks = append(s.Ringbacks, ari.PlaybackID(e.PlaybackID))
-		case transfer.StopPlayback:
-			s.Ringbacks = slices.DeleteFunc(s.Ringbacks, func(id ari.PlaybackID) bool { return id == ari.PlaybackID(e.PlaybackID) })
-		case transfer.DestroyBridge:
-			s.Holds = slices.DeleteFunc(s.Holds, func(id ari.BridgeID) bool { return id == ari.BridgeID(e.ID) })
 		case transfer.Dial:
 			if c.legs[ari.ChannelID(e.Channel)] == nil {
 				s.Legs = append(s.Legs, legSnapshot{ID: ari.ChannelID(e.Channel), Role: roleOf(e.Role), Number: e.Number,
@@ -371,10 +368,10 @@ func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 		l := &leg{id: ls.ID, role: ls.Role, number: ls.Number, name: ls.Name, callback: ls.Callback, answered: ls.Answered, gone: ls.Gone,
 			mustEnd: ls.MustEnd}
 		if ls.Pending {
-			// As dial left it: a transfer leg joins the call bridge before
-			// it is dialed; the callee is dialed alone, for the caller,
-			// with the account's dial timeout.
-			l.pending = &pendingDial{bridge: c.bridge}
+			// As dial left it: a transfer leg is dialed outside any bridge
+			// (it joins on answer, billing.go); the callee is dialed alone,
+			// for the caller, with the account's dial timeout.
+			l.pending = &pendingDial{}
 			if s.Xfer != nil {
 				l.pending.caller = ari.ChannelID(s.Xfer.Transferor)
 			}
