@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/ari"
 )
 
 // Billing records (CDRs and CELs, cdr_custom/cel_custom JSON) of the same
@@ -222,8 +223,13 @@ func (b *billCall) start() {
 	b.bob = b.ring("2001")
 	b.mark("answer")
 	b.must(b.bob.Answer(b.ctx))
-	_, err = alice.WaitEvent(b.ctx, 0, "StasisStart", nil)
+	ev, err := alice.WaitEvent(b.ctx, 0, "StasisStart", nil)
 	b.must(err)
+	// Alice's handset answered when Bob's answer reached her: Asterisk's
+	// time of it is when the two were connected.
+	if at, err := ari.ParseTime(ev.GetTimestamp()); err == nil && at.After(b.at["answer"]) {
+		b.at["answer"] = at
+	}
 }
 
 func (b *billCall) ring(number string) *Phone {
@@ -242,6 +248,15 @@ func (b *billCall) transfer(code string) *Phone {
 	b.must(b.alice.Press(b.ctx, code))
 	carol := b.ring("2600")
 	b.mark("ring")
+	// Asterisk's own time of the ring (its StasisStart): on a loaded
+	// machine the event reaches the test a while later.
+	for _, ev := range carol.Events() {
+		if st, ok := ev.(*ari.StasisStart); ok {
+			if at, err := ari.ParseTime(st.GetTimestamp()); err == nil && at.Before(b.at["ring"]) {
+				b.at["ring"] = at
+			}
+		}
+	}
 	return carol
 }
 
