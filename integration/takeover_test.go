@@ -12,12 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/transferd/transferd/app/httpapi"
 	"github.com/transferd/transferd/ari"
-	"github.com/transferd/transferd/cluster"
-	"github.com/transferd/transferd/natsbus"
 )
 
 // Kill during takeover behind NATS (issue 10): transferd instances share
@@ -37,7 +33,7 @@ func (r *clusterRig) writeTakeoverConfig() string {
 log:
   level: debug
 nats:
-  url: nats://127.0.0.1:%d
+  url: %s
   lease_ttl: %s
 defaults:
   dial_template: Local/{number}@transferd-test-phones/n
@@ -50,7 +46,7 @@ defaults:
 accounts:
   acct:
     tokens: [%q]
-`, clusterApp, r.natsPort, leaseTTL, clusterTag, takeoverToken)
+`, clusterApp, r.url, leaseTTL, clusterTag, takeoverToken)
 	p := filepath.Join(r.t.TempDir(), "transferd.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		r.t.Fatal(err)
@@ -96,16 +92,9 @@ func TestKillDuringTakeover(t *testing.T) {
 	r.natsPort = port
 	r.startNATS()
 	t.Cleanup(func() { r.ns.Shutdown() })
-	node := r.startNode("kt-node-a")
-	r.nodes = []*clusterNode{node}
-	nc, err := natsbus.Connect(r.ns.ClientURL(), "observer", zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	if r.observer, err = cluster.New(ctx, nc, cluster.Options{Name: clusterApp, Instance: "observer", LeaseTTL: leaseTTL}); err != nil {
-		t.Fatal(err)
-	}
+	r.url = r.ns.ClientURL()
+	r.setUp(1, "kt-node-a")
+	node := r.nodes[0]
 	r.cfgPath = r.writeTakeoverConfig()
 
 	r.startInstance("i1")
