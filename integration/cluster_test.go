@@ -125,6 +125,9 @@ func (r *clusterRig) startNATS() {
 		r.t.Fatal(err)
 	}
 	r.ns = ns
+	if r.url == "" {
+		r.url = ns.ClientURL() // the rig's one server
+	}
 }
 
 // startNode starts an Asterisk sandbox with a natsproxy in front of it and
