@@ -449,16 +449,22 @@ var billScripts = []billScript{
 	},
 }
 
+// billRuns counts the runs of TestBillingRecords in this process.
+var billRuns int
+
 // TestBillingRecords runs every script through transferd and through native
 // atxfer, in parallel, and checks the records of each call.
 func TestBillingRecords(t *testing.T) {
 	t.Parallel()
+	// Each run has its own tags: the records of an earlier run (-count)
+	// stay in the same files and must not be taken for this run's.
+	billRuns++
 	for i, sc := range billScripts {
 		for _, native := range []bool{false, true} {
 			sc, native := sc, native
-			path, tag := "transferd", fmt.Sprintf("bt%c", 'a'+i)
+			path, tag := "transferd", fmt.Sprintf("bt%c%d", 'a'+i, billRuns)
 			if native {
-				path, tag = "native", fmt.Sprintf("bn%c", 'a'+i)
+				path, tag = "native", fmt.Sprintf("bn%c%d", 'a'+i, billRuns)
 			}
 			t.Run(sc.name+"/"+path, func(t *testing.T) {
 				t.Parallel()
