@@ -138,8 +138,19 @@ func (c *Cluster) LeaseTTL() time.Duration { return c.ttl }
 // Instance is this instance's id.
 func (c *Cluster) Instance() string { return c.instance }
 
-// Save writes a call snapshot (app.Store).
+// ErrNotOwner is returned by Save for a call whose lease this instance does
+// not hold (never claimed, released, or lost to a takeover).
+var ErrNotOwner = errors.New("cluster: this instance does not hold the call's lease")
+
+// Save writes a call snapshot (app.Store), only while this instance holds
+// the call's lease: an instance that lost it (a loaded machine renewed too
+// late and another instance took the call over) must not write over the
+// new owner's snapshot, nor bring one back after the new owner ended the
+// call and deleted it.
 func (c *Cluster) Save(ctx context.Context, id string, b []byte) error {
+	if _, ok := c.rev(id); !ok {
+		return fmt.Errorf("save %s: %w", id, ErrNotOwner)
+	}
 	_, err := c.calls.Put(ctx, key(id), b)
 	return err
 }

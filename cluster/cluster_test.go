@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -111,6 +112,13 @@ func TestLeaseLapseAndTakeover(t *testing.T) {
 	}
 	if owner, _ := a.Owner(ctx, call); owner != "b" {
 		t.Fatalf("owner = %q, want b", owner)
+	}
+	// Having lost the lease, a can no longer write the call's snapshot.
+	if err := a.Save(ctx, call, []byte(`{"v":0}`)); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("a.Save after losing the lease = %v, want ErrNotOwner", err)
+	}
+	if err := b.Save(ctx, call, []byte(`{"v":2}`)); err != nil {
+		t.Fatalf("b.Save = %v", err)
 	}
 	if err := b.Release(ctx, call); err != nil {
 		t.Fatal(err)
