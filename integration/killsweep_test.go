@@ -45,10 +45,8 @@ import (
 // call each); `make sweep` (TRANSFERD_SWEEP=full) sweeps every millisecond
 // from 0 to 40 ms (41 offsets per sweep).
 //
-// A sweep that finds a stranded, dropped, diverged, unknown or leaked call
-// is skipped with its counts unless TRANSFERD_KNOWN_BROKEN=1 (then it
-// fails): the product does not pass it yet (issue 10). A harness failure
-// (an offset that could not be run) always fails.
+// A sweep fails on any stranded, dropped, diverged, unknown or leaked call,
+// and on an offset the harness could not run.
 
 const (
 	sweepToken  = "k-sweep-token"
@@ -446,12 +444,6 @@ func runSweep(t *testing.T, tag string, kind sweepKind) {
 		t.Errorf("the harness could not run offsets %v", failed)
 	}
 	if len(stranded)+len(dropped)+len(diverged)+len(unknown)+len(leaked) > 0 {
-		// Known broken (issue 10 part A): kills in the first tens of ms
-		// after a code leave calls that transferd's restart does not
-		// restore or does not converge (see README, Reliability).
-		if os.Getenv("TRANSFERD_KNOWN_BROKEN") == "" {
-			t.Skipf("known broken, set TRANSFERD_KNOWN_BROKEN=1 to fail on it: %s", summary)
-		}
 		t.Error(summary)
 	}
 }
