@@ -254,6 +254,17 @@ func TestNATSClusterReplicas(t *testing.T) {
 		return nil
 	})
 
+	// The instances renew their leases on the servers left (and the
+	// observer reads them there) before the transfers go on.
+	waitFor(t, ctx, func() error {
+		leases.mu.Lock()
+		defer leases.mu.Unlock()
+		if leases.puts == putsBefore {
+			return errors.New("no lease renewed since the server's loss")
+		}
+		return nil
+	})
+
 	// Every transfer goes on to its end.
 	for _, c := range ringing {
 		if err := c.carol.Answer(ctx); err != nil {
