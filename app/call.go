@@ -532,6 +532,16 @@ func (c *Call) onAnswered(ctx context.Context, l *leg) {
 		}
 		caller.answered = true
 		if err := c.app.client.Bridges.AddChannel(ctx, c.bridge, ari.AddChannelParams{Channels: []ari.ChannelID{caller.id, l.id}, AbsorbDTMF: true}); err != nil {
+			if ctx.Err() != nil {
+				// The process is stopping (or the message ran out of time):
+				// both parties are up in Asterisk, so leave them there; the
+				// next start (or the reconciler) finds the answered callee
+				// and bridges them. Hanging up here would drop a good call.
+				c.log.Warn().Err(err).Msg("bridge caller and callee: left for the reconciler")
+				c.phase = phaseTalking // the layout puts both in the call bridge
+				c.effectFailed(err)
+				return
+			}
 			c.log.Error().Err(err).Msg("bridge caller and callee")
 			c.hangup(ctx, caller.id, "normal")
 			c.hangup(ctx, l.id, "normal")

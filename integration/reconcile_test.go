@@ -307,7 +307,17 @@ func TestReconcileRestartAfterTransferStart(t *testing.T) {
 					for _, p := range info.Parties {
 						if p.Role == "target" && p.State == "ringing" {
 							outcome = "continued"
-							return s.bridged("mixing", call, ari.ChannelID(p.Channel))
+							// A ringing target is dialled outside any bridge
+							// and joins on answer (billing.go): Alice waits
+							// alone in the call bridge with ringback.
+							for _, b := range s.bridges() {
+								for _, ch := range b.Channels {
+									if ch == ari.ChannelID(p.Channel) {
+										return fmt.Errorf("ringing target %s already in bridge %s", p.Channel, b.ID)
+									}
+								}
+							}
+							return s.bridged("mixing", call)
 						}
 					}
 					return fmt.Errorf("no ringing target in %+v", info.Parties)
