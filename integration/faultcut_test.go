@@ -88,11 +88,17 @@ func (f *faultRun) post(action string) apiAnswer {
 func (f *faultRun) report() (*httpapi.CallInfo, error) {
 	ctx, cancel := context.WithTimeout(f.ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", f.url+channelPath(account, f.call), nil)
+	return apiCallInfo(ctx, f.url, apiToken, f.call)
+}
+
+// apiCallInfo reads one call of the test account through transferd's API
+// at base: nil when the API says it is over (404).
+func apiCallInfo(ctx context.Context, base, token string, call ari.ChannelID) (*httpapi.CallInfo, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", base+channelPath(account, call), nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("X-Auth-Token", apiToken)
+	req.Header.Set("X-Auth-Token", token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
@@ -103,15 +109,12 @@ func (f *faultRun) report() (*httpapi.CallInfo, error) {
 		return nil, nil
 	}
 	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET: %d %s", res.StatusCode, b)
+		return nil, fmt.Errorf("GET %s: %d %s", call, res.StatusCode, b)
 	}
 	var env struct {
 		Data httpapi.CallInfo `json:"data"`
 	}
-	if err := json.Unmarshal(b, &env); err != nil {
-		return nil, err
-	}
-	return &env.Data, nil
+	return &env.Data, json.Unmarshal(b, &env)
 }
 
 // converged compares the API's report with Asterisk once: "" when they

@@ -2,9 +2,7 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -219,27 +217,7 @@ func (x *sweepTransferd) kill(p *proc) {
 // report GETs the call from the running transferd: nil when it says the
 // call is over (404).
 func (x *sweepTransferd) report(ctx context.Context, call ari.ChannelID) (*httpapi.CallInfo, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+x.listen+channelPath(account, call), nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("X-Auth-Token", sweepToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode == http.StatusNotFound {
-		return nil, nil
-	}
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %d %s", call, res.StatusCode, b)
-	}
-	var env struct {
-		Data httpapi.CallInfo `json:"data"`
-	}
-	return &env.Data, json.Unmarshal(b, &env)
+	return apiCallInfo(ctx, "http://"+x.listen, sweepToken, call)
 }
 
 // sweepCall is one call of a sweep, with its own transferd.

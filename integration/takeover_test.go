@@ -2,10 +2,7 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,27 +54,7 @@ accounts:
 // reportOf GETs a call from an instance's API: nil when it says the call
 // is over.
 func reportOf(ctx context.Context, in *instance, call ari.ChannelID) (*httpapi.CallInfo, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+in.http+channelPath(account, call), nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("X-Auth-Token", takeoverToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode == http.StatusNotFound {
-		return nil, nil
-	}
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %d %s", call, res.StatusCode, b)
-	}
-	var env struct {
-		Data httpapi.CallInfo `json:"data"`
-	}
-	return &env.Data, json.Unmarshal(b, &env)
+	return apiCallInfo(ctx, "http://"+in.http, takeoverToken, call)
 }
 
 func TestKillDuringTakeover(t *testing.T) {
