@@ -160,6 +160,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Int("status", rec.status).Dur("took", time.Since(start)).Msg("http request")
 }
 
+// drainRefused reads and drops a refused body that is not much larger than
+// the limit, for at most drainWait, before the 413 is written. Closing the
+// connection on unread bytes makes the kernel answer with a reset, and a
+// client still sending its body then sees "connection reset by peer"
+// instead of the 413 that says what was wrong. Larger or slower bodies are
+// not waited for: the connection is closed on them (see bodyWatch).
+func drainRefused(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > drainBytes {
+		return
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(drainWait))
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, drainBytes))
+}
+
+const (
+	drainBytes = 4 * MaxBodyBytes
+	drainWait  = 2 * time.Second
+)
+
 type requestIDKey struct{}
 
 func requestID(ctx context.Context) string {
@@ -302,6 +321,7 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 	tooLarge := &Error{Status: http.StatusRequestEntityTooLarge, Reason: ReasonBodyTooLarge, Field: "body",
 		Message: "body: larger than the limit of 65536 bytes"}
 	if r.ContentLength > MaxBodyBytes {
+		drainRefused(w, r)
 		writeError(w, r, tooLarge)
 		return
 	}

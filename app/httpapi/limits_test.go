@@ -246,3 +246,31 @@ func TestConnectionCap(t *testing.T) {
 		t.Fatalf("a connection was closed but the waiting one is not served: %v", err)
 	}
 }
+
+// TestLargeBodyRefusedNotReset: a body somewhat over the limit, sent slowly
+// by an honest client, is read and dropped so that the client gets its 413
+// and not a connection reset while it is still writing (seen from a
+// loaded CI machine on a 70 kB body).
+func TestLargeBodyRefusedNotReset(t *testing.T) {
+	e := newEnv(t, nil)
+	e.backend.add(talkingCall("acme", "alice-in"))
+	addr := limitedServer(t, e, DefaultServerLimits)
+	c := dial(t, addr)
+	const chunk, chunks = 5000, 20 // 100 kB, over 800 ms: past net/http's 500 ms linger
+	fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", callPath, acmeToken, chunk*chunks)
+	for i := 0; i < chunks; i++ {
+		if _, err := c.Write([]byte(strings.Repeat(" ", chunk))); err != nil {
+			t.Fatalf("write %d of %d: %v", i+1, chunks, err)
+		}
+		time.Sleep(40 * time.Millisecond)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", res.StatusCode)
+	}
+}
