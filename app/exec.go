@@ -46,7 +46,7 @@ func (c *Call) drain(ctx context.Context) {
 				e = c.xferLog.Debug()
 			}
 		}
-		e.Stringer("from", from).Stringer("event", transfer.Classify(*c.xfer, ev)).Stringer("to", next.State).
+		e.Stringer("from", from).Stringer("event", transfer.KindOf(*c.xfer, ev)).Stringer("to", next.State).
 			Int("effects", len(effects)).Str("note", note.Text).Msg("transfer step")
 		*c.xfer = next
 		c.apply(ctx, effects)

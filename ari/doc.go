@@ -4,11 +4,11 @@
 //
 // The package has two layers. A Transport carries one request and returns
 // Asterisk's answer uninterpreted (like http.RoundTripper), and opens event
-// streams; HTTPTransport does so over HTTP and a websocket, and a NATS
-// transport can be added without repeating any resource code. The Client
-// builds requests from Asterisk's own path templates, maps any non-2xx answer
-// to *Error (matched with errors.Is against ErrNotFound, ErrConflict, …), and
-// runs the event loop.
+// streams; HTTPTransport does so over HTTP and a websocket, and
+// natstransport.Transport over NATS (ari-proxy's protocol), repeating no
+// resource code. The Client builds requests from Asterisk's own path
+// templates, maps any non-2xx answer to *Error (matched with errors.Is
+// against ErrNotFound, ErrConflict, …), and runs the event loop.
 //
 // Events are typed structs named as in Asterisk's events.json
 // (*StasisStart, *ChannelDtmfReceived, …). A type this package does not know

@@ -341,7 +341,6 @@ func TestAPICancel(t *testing.T) {
 		}, ""},
 	}
 	for i, tc := range cases {
-		tc := tc
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newAPIScenario(t, fmt.Sprintf("a03%c", 'a'+i), nil)

@@ -110,7 +110,6 @@ func TestClientOnRealAsterisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range []string{"5", "#"} {
-		d := d
 		if _, err := a.ph.WaitEvent(ctx, mark, "ChannelDtmfReceived", func(e ari.Event) bool {
 			x := e.(*ari.ChannelDtmfReceived)
 			return x.Channel.ID == in && x.Digit == d

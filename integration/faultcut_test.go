@@ -275,7 +275,6 @@ var cutCases = []cutCase{
 func TestFaultARICut(t *testing.T) {
 	t.Parallel()
 	for _, tc := range cutCases {
-		tc := tc
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			if tc.brokenBy != "" {

@@ -275,7 +275,6 @@ func TestScenario10Swap(t *testing.T) {
 func TestScenario11ThreeWay(t *testing.T) {
 	t.Parallel()
 	for i, fromRinging := range []bool{true, false} {
-		fromRinging := fromRinging
 		name := "from-consulting"
 		if fromRinging {
 			name = "from-ringing"
@@ -446,7 +445,6 @@ func TestScenario15Availability(t *testing.T) {
 func TestScenario16AppRestart(t *testing.T) {
 	t.Parallel()
 	for i, consulting := range []bool{false, true} {
-		consulting := consulting
 		name := "while-ringing"
 		if consulting {
 			name = "while-consulting"

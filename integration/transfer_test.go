@@ -127,7 +127,6 @@ func TestScenario04Failures(t *testing.T) {
 		{"noanswer", "2600", "failed:no-answer", func(s *scenario, p *Phone) {}},
 	}
 	for i, tc := range cases {
-		tc := tc
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newScenario(t, fmt.Sprintf("s04%c", 'a'+i), nil)
@@ -167,7 +166,6 @@ func TestScenario06Takeback(t *testing.T) {
 		{"cancel-consulting", "*0", true},
 	}
 	for i, tc := range cases {
-		tc := tc
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newScenario(t, fmt.Sprintf("s06%c", 'a'+i), nil)

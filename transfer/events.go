@@ -8,7 +8,7 @@ import (
 // Event is a past-tense fact fed to Next. The set is sealed: only the types
 // of this package implement it. Events are passed as values.
 type Event interface {
-	// Kind is the event's kind as far as the event alone tells; Classify
+	// Kind is the event's kind as far as the event alone tells; KindOf
 	// refines it with the snapshot (which party left, whether a timer is
 	// current).
 	Kind() EventKind
@@ -59,7 +59,7 @@ type TimerFired struct {
 // EffectFailed reports that the app could not carry out Effect; Status is the
 // HTTP status of Asterisk's answer, 0 when there was no answer.
 //
-// The rule per effect (see Classify and Critical):
+// The rule per effect (see KindOf and Critical):
 //   - Dial: the leg never existed; treated as that leg failing with
 //     ClassifyStatus(Status) (4xx invalid number, else unavailable).
 //   - Move with 400 (channel not found) or 422 (channel not in Stasis): the
@@ -100,23 +100,23 @@ func (e AvailabilityChecked) Kind() EventKind {
 // Kind returns KindRinging.
 func (Ringing) Kind() EventKind { return KindRinging }
 
-// Kind returns KindAnswered; Classify tells whose answer it is.
+// Kind returns KindAnswered; KindOf tells whose answer it is.
 func (Answered) Kind() EventKind { return KindAnswered }
 
-// Kind returns KindDialFailed; Classify tells which leg failed.
+// Kind returns KindDialFailed; KindOf tells which leg failed.
 func (DialFailed) Kind() EventKind { return KindDialFailed }
 
-// Kind returns KindLeft; Classify tells who left.
+// Kind returns KindLeft; KindOf tells who left.
 func (Left) Kind() EventKind { return KindLeft }
 
 // Kind returns the command's kind (KindCancel, KindComplete, KindSwap,
 // KindThreeWay), KindUnknown for an invalid command.
 func (e Pressed) Kind() EventKind { return e.Command.kind() }
 
-// Kind returns KindTimerFired; Classify tells which timer, or stale.
+// Kind returns KindTimerFired; KindOf tells which timer, or stale.
 func (TimerFired) Kind() EventKind { return KindTimerFired }
 
-// Kind returns KindEffectFailed; Classify tells what it means.
+// Kind returns KindEffectFailed; KindOf tells what it means.
 func (EffectFailed) Kind() EventKind { return KindEffectFailed }
 
 func (e AvailabilityChecked) String() string {
@@ -139,7 +139,7 @@ func (e EffectFailed) String() string {
 	return "EffectFailed(" + describe(e.Effect) + "," + strconv.Itoa(e.Status) + ")"
 }
 
-// EventKind names a kind of event. Event.Kind returns the raw kinds; Classify
+// EventKind names a kind of event. Event.Kind returns the raw kinds; KindOf
 // returns the refined kinds the transition table is written in.
 type EventKind int
 
@@ -147,7 +147,7 @@ type EventKind int
 const (
 	KindUnknown EventKind = iota
 
-	// Raw kinds (Event.Kind) that Classify always refines.
+	// Raw kinds (Event.Kind) that KindOf always refines.
 	KindAnswered
 	KindDialFailed
 	KindLeft
@@ -223,11 +223,11 @@ func (k EventKind) String() string {
 	return "EventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Classify returns the kind the transition table sees for ev in t: who left
+// KindOf returns the kind the transition table sees for ev in t: who left
 // or answered, whether a timer is the running one, what an effect failure
 // means. It never returns the raw kinds KindAnswered, KindDialFailed,
 // KindLeft, KindTimerFired or KindEffectFailed.
-func Classify(t Transfer, ev Event) EventKind {
+func KindOf(t Transfer, ev Event) EventKind {
 	switch e := ev.(type) {
 	case AvailabilityChecked:
 		return e.Kind()

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// classified are the kinds the table is written in (Classify's range).
+// classified are the kinds the table is written in (KindOf's range).
 var classified = func() []EventKind {
 	var ks []EventKind
 	for k := KindUnknown; k < numKinds; k++ {
@@ -165,13 +165,13 @@ type checker struct {
 // checks every invariant on the way. It returns the new snapshot and world.
 func (c *checker) apply(t Transfer, w *world, ev Event, f fault) (Transfer, *world, bool) {
 	c.tb.Helper()
-	kind := Classify(t, ev)
+	kind := KindOf(t, ev)
 	switch kind {
 	case KindAnswered, KindDialFailed, KindLeft, KindTimerFired, KindEffectFailed:
-		c.tb.Fatalf("Classify(%s, %s) = raw kind %s", t.State, describe(ev), kind)
+		c.tb.Fatalf("KindOf(%s, %s) = raw kind %s", t.State, describe(ev), kind)
 	}
 	if ig, ok := lookupIgnore(t.State, kind); ok && ig.impossible {
-		c.tb.Fatalf("Classify(%s, %s) = %s, listed as impossible there (%s)", t.State, describe(ev), kind, ig.why)
+		c.tb.Fatalf("KindOf(%s, %s) = %s, listed as impossible there (%s)", t.State, describe(ev), kind, ig.why)
 	}
 	before := clone(t)
 	next, effs, note, i := step(t, ev)

@@ -149,7 +149,7 @@ type ignore struct {
 	kinds  []EventKind
 	level  NoteLevel
 	why    string
-	// impossible: Classify cannot produce the kind in these states (the leg
+	// impossible: KindOf cannot produce the kind in these states (the leg
 	// or timer does not exist there); the exploration test checks it.
 	impossible bool
 }

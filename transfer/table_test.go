@@ -310,7 +310,7 @@ func TestRows(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, gotEff, note, i := step(tt.from, tt.ev)
-			kind := Classify(tt.from, tt.ev)
+			kind := KindOf(tt.from, tt.ev)
 			if i >= 0 {
 				used[i] = true
 			}

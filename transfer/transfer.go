@@ -223,7 +223,7 @@ func Next(t Transfer, ev Event) (Transfer, []Effect, Note) {
 
 // step is Next, also returning the index of the table row used (-1 for none).
 func step(t Transfer, ev Event) (Transfer, []Effect, Note, int) {
-	kind := Classify(t, ev)
+	kind := KindOf(t, ev)
 	if t.State.Terminal() {
 		return t, nil, Note{LevelDebug, describe(ev) + " ignored: transfer already ended in " + t.State.String()}, -1
 	}

@@ -38,7 +38,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/transferd/transferd/ari"
-	"github.com/transferd/transferd/ari/natstransport"
 	"github.com/transferd/transferd/ari/natstransport/wire"
 )
 
@@ -366,7 +365,7 @@ func (p *Proxy) publishEvent(raw []byte) {
 		}
 	}
 	hdr := nats.Header{}
-	hdr.Set(natstransport.HeaderNode, p.node)
+	hdr.Set(wire.HeaderNode, p.node)
 	var refs []string
 	if ev != nil {
 		refs = eventRefs(ev)

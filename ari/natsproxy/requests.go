@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/transferd/transferd/ari"
-	"github.com/transferd/transferd/ari/natstransport"
 	"github.com/transferd/transferd/ari/natstransport/wire"
 )
 
@@ -56,7 +55,7 @@ func (p *Proxy) serve(m *nats.Msg) {
 		b, _ = json.Marshal(failure(http.StatusInternalServerError, "natsproxy: encode answer: "+err.Error()))
 	}
 	hdr := nats.Header{}
-	hdr.Set(natstransport.HeaderNode, p.node)
+	hdr.Set(wire.HeaderNode, p.node)
 	if err := m.RespondMsg(&nats.Msg{Data: b, Header: hdr}); err != nil {
 		p.log.Warn().Err(err).Str("kind", req.Kind).Msg("answer not sent")
 	}

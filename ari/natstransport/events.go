@@ -330,7 +330,7 @@ func (s *stream) accept(m *nats.Msg) ([]byte, bool) {
 	}
 	node := wire.NodeOfEventSubject(t.opts.Prefix, m.Subject)
 	if node == "" {
-		node = m.Header.Get(HeaderNode)
+		node = m.Header.Get(wire.HeaderNode)
 	}
 	if node == "" {
 		node = h.AsteriskID

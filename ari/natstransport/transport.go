@@ -57,11 +57,6 @@ const (
 	clusterMaxAge = 5 * time.Minute
 )
 
-// HeaderNode names the node that sent a reply or event (an extension set by
-// natsproxy; a stock server's node is read from the answer's key or the
-// event's subject instead).
-const HeaderNode = "Ari-Proxy-Node"
-
 // Options configures New.
 type Options struct {
 	// Prefix starts every subject; default "ari.".
@@ -499,7 +494,7 @@ func (t *Transport) direct(ctx context.Context, kind, subject, class string, dat
 			if err := json.Unmarshal(msg.Data, &resp); err != nil {
 				return reply{}, fmt.Errorf("natstransport: %s: decode answer from %s: %w", kind, subject, err)
 			}
-			return reply{resp: &resp, node: msg.Header.Get(HeaderNode)}, nil
+			return reply{resp: &resp, node: msg.Header.Get(wire.HeaderNode)}, nil
 		case ctx.Err() != nil:
 			return reply{}, fmt.Errorf("natstransport: %s on %s: %w", kind, subject, ctx.Err())
 		case errors.Is(err, nats.ErrNoResponders):
@@ -598,7 +593,7 @@ func (t *Transport) gather(ctx context.Context, kind, subject string, data []byt
 			t.log.Warn().Err(err).Str("subject", subject).Msg("undecodable ari-proxy answer ignored")
 			continue
 		}
-		r := reply{resp: &resp, node: msg.Header.Get(HeaderNode)}
+		r := reply{resp: &resp, node: msg.Header.Get(wire.HeaderNode)}
 		if r.node == "" && resp.Key != nil {
 			r.node = resp.Key.Node
 		}

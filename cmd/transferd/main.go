@@ -309,7 +309,6 @@ func redacted(c app.Config) app.Config {
 func combineHooks(base app.Hooks, more ...app.Hooks) app.Hooks {
 	out := base
 	for _, h := range more {
-		h := h
 		if f := h.CallChanged; f != nil {
 			prev := out.CallChanged
 			out.CallChanged = func(ci app.CallInfo) {

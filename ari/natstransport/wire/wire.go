@@ -48,6 +48,11 @@ const (
 // its StasisStart out as a new call through the StasisStart queue group.
 const HeaderCreated = "Ari-Proxy-Created"
 
+// HeaderNode names the node that sent a reply or event (an extension set by
+// natsproxy; a stock server's node is read from the answer's key or the
+// event's subject instead).
+const HeaderNode = "Ari-Proxy-Node"
+
 // Request classes: the second token of a request subject.
 const (
 	ClassGet     = "get"
