@@ -140,6 +140,7 @@ func (a *App) Run(ctx context.Context) error {
 	go func() {
 		select {
 		case <-a.client.Connected():
+			a.filterEvents(ctx)
 			a.reconcile(ctx)
 		case <-ctx.Done():
 		}
@@ -178,7 +179,11 @@ func (a *App) route(ctx context.Context, ev ari.Event) {
 	case *ari.Reconnected:
 		a.log.Warn().Dur("down", e.Down).Msg("ARI event stream reconnected; reconciling calls")
 		a.wakeProbe()
-		go a.reconcile(ctx)
+		go func() {
+			// An Asterisk that restarted forgot the filter.
+			a.filterEvents(ctx)
+			a.reconcile(ctx)
+		}()
 		return
 	case *ari.Disconnected:
 		a.log.Warn().Err(e.Err).Msg("ARI event stream lost; reconnecting")
