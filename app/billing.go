@@ -99,6 +99,28 @@ func (c *Call) deferMove(m transfer.Move) bool {
 	return true
 }
 
+// clearForWaiter runs before a Move into a bridge the transferor leaves
+// as the transfer turns blond (she hung up, completed, or was blind while
+// the target rings): she is taken out of the bridge first. Asterisk's CDR
+// engine pairs a party entering a bridge with everyone still in it, a
+// channel that is hanging up included, and the transferor's CDR has run
+// since the transfer started (her wait alone, hearing ringback): were she
+// still there when the transferee came back, that wait would be billed as
+// talk with him, or not, by the race between her hangup and the move. Out
+// first, her wait is billed to nobody, every time. The removal returns
+// once she has left (Asterisk departs the channel before answering); an
+// error means she was already out (or gone), which is what is wanted. It
+// costs one request, only on this transition.
+func (c *Call) clearForWaiter(ctx context.Context, m transfer.Move) {
+	t := c.xfer
+	if t == nil || t.State != transfer.Blond || m.Channel == t.Transferor || m.Bridge != string(c.bridge) {
+		return
+	}
+	if err := c.app.client.Bridges.RemoveChannel(ctx, c.bridge, ari.ChannelID(t.Transferor)); err != nil {
+		c.log.Debug().Err(err).Str(keyChannelID, t.Transferor).Msg("transferor out of the bridge before the transferee returns")
+	}
+}
+
 // holdMusicBack starts the hold bridge's music again when a party joins it
 // after it may have been empty (see holdEmptied). Starting it again is
 // harmless when it still plays.

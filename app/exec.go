@@ -145,6 +145,7 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) error {
 		if c.deferMove(e) {
 			return nil // a ringing leg joins its bridge when it answers
 		}
+		c.clearForWaiter(ctx, e)
 		err := cl.Bridges.AddChannel(ctx, ari.BridgeID(e.Bridge), ari.AddChannelParams{
 			Channels: []ari.ChannelID{ari.ChannelID(e.Channel)}, AbsorbDTMF: true})
 		if err == nil {
