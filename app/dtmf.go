@@ -31,7 +31,7 @@ import (
 // It is a heuristic: under a heavy backlog a replay can fall on the beat.
 //
 // Measured against Asterisk 22.10 with key down / gap of 40/40, 45/45,
-// 50/50, 60/40, 70/30 and 100/100 ms (integration TestSIPFastDTMF and the
+// 50/50, 60/40, 70/30 and 100/100 ms (integration TestSIPpFastDTMF, SIPp, and the
 // report sequences of TestDTMFDedupe).
 
 const (

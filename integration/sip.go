@@ -27,6 +27,9 @@ var sipNames = [sipBlockSize]string{"Alice", "Bob", "Carol", "Dave"}
 // SIPNumber is the number of phone i of block b.
 func SIPNumber(block, i int) string { return fmt.Sprintf("7%02d%d", block, i) }
 
+// SIPpNumber is the endpoint SIPp calls from in block b (7<block>4).
+func SIPpNumber(block int) string { return SIPNumber(block, sipBlockSize) }
+
 // FreeUDPPort asks the kernel for a free loopback UDP port.
 func FreeUDPPort() (int, error) {
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -77,6 +80,12 @@ remove_existing=yes
 			fmt.Fprintf(&b, "\n[%s](sandbox-phone)\naors=%s\ncallerid=\"%s\" <%s>\ncall_group=%d\npickup_group=%d\n[%s](sandbox-aor)\n",
 				n, n, sipNames[i], n, blk, blk, n)
 		}
+		// The block's SIPp keyer (sipp.go): Alice's name, no registration,
+		// and no connected-line updates (a scripted UAC answers only what
+		// its scenario expects).
+		n := SIPpNumber(blk)
+		fmt.Fprintf(&b, "\n[%s](sandbox-phone)\ncallerid=\"%s\" <%s>\nsend_connected_line=no\nsend_pai=no\ncall_group=%d\npickup_group=%d\n",
+			n, sipNames[0], n, blk, blk)
 	}
 	return b.String()
 }
