@@ -306,7 +306,7 @@ func (a *App) startCall(ctx context.Context, e *ari.StasisStart) {
 		return
 	}
 	dest := e.Args[1]
-	if !validNumber(dest) {
+	if !ValidNumber(dest) {
 		reject("unallocated", fmt.Sprintf("destination %q is not a valid number", dest))
 		return
 	}

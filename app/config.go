@@ -16,7 +16,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/transferd/transferd/app/featurecode"
-	"github.com/transferd/transferd/app/httpapi"
 	"github.com/transferd/transferd/app/media"
 	"github.com/transferd/transferd/ari"
 )
@@ -67,13 +66,6 @@ type HTTPConfig struct {
 	MaxHeaderBytes int           `yaml:"max_header_bytes"`
 	// MaxConnections caps open connections; more wait in the backlog.
 	MaxConnections int `yaml:"max_connections"`
-}
-
-// Limits are the server limits of httpapi.
-func (h HTTPConfig) Limits() httpapi.ServerLimits {
-	return httpapi.ServerLimits{ReadHeaderTimeout: h.ReadHeaderTimeout, ReadTimeout: h.ReadTimeout,
-		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, MaxHeaderBytes: h.MaxHeaderBytes,
-		MaxConnections: h.MaxConnections}
 }
 
 // NATSConfig puts ARI on NATS (the ari-proxy protocol) and shares calls
@@ -175,9 +167,8 @@ func DefaultConfig() Config {
 	return Config{
 		ARI: ARIConfig{URL: "http://127.0.0.1:8088/ari", Username: "transferd", App: "transferd"},
 		HTTP: HTTPConfig{Listen: "127.0.0.1:8090",
-			ReadHeaderTimeout: httpapi.DefaultServerLimits.ReadHeaderTimeout, ReadTimeout: httpapi.DefaultServerLimits.ReadTimeout,
-			WriteTimeout: httpapi.DefaultServerLimits.WriteTimeout, IdleTimeout: httpapi.DefaultServerLimits.IdleTimeout,
-			MaxHeaderBytes: httpapi.DefaultServerLimits.MaxHeaderBytes, MaxConnections: httpapi.DefaultServerLimits.MaxConnections},
+			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second,
+			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 32 << 10, MaxConnections: 256},
 		Log:          LogConfig{Level: "info", Format: "json"},
 		NATS:         NATSConfig{Listen: "127.0.0.1:4222", LeaseTTL: 6 * time.Second, Replicas: 1},
 		DrainTimeout: 30 * time.Second,
@@ -503,7 +494,7 @@ func (a AccountConfig) validate(prefix string, lines sourceLines) []error {
 	switch t.Fallback.Kind {
 	case "hangup":
 	case "dial":
-		if !validNumber(t.Fallback.Number) {
+		if !ValidNumber(t.Fallback.Number) {
 			bad("transfer.fallback.number", "must be a number to dial when kind is dial, got %q", t.Fallback.Number)
 		}
 	default:
@@ -544,10 +535,11 @@ func (a AccountConfig) matcherConfig() featurecode.Config {
 	return featurecode.Config{BindingKey: a.Metaflows.BindingKey, Numbers: keep(a.Metaflows.Numbers), Patterns: keep(a.Metaflows.Patterns)}
 }
 
-// validNumber is what may be put into a dial string: digits, letters and
-// the few symbols numbers carry. Anything else (a slash, '&', ',', '@' or
-// '(') could change what the dial string means.
-func validNumber(s string) bool {
+// ValidNumber is transferd's one rule for what may be put into a dial
+// string (destinations, transfer targets from codes and the HTTP API,
+// fallback numbers): 1 to 64 digits, letters and + * # - _ . Anything else
+// (a slash, '&', ',', '@' or '(') could change what the dial string means.
+func ValidNumber(s string) bool {
 	if s == "" || len(s) > 64 {
 		return false
 	}
@@ -564,7 +556,7 @@ func validNumber(s string) bool {
 
 // DialString applies the account's dial template to a number.
 func (a AccountConfig) DialString(number string) (string, error) {
-	if !validNumber(number) {
+	if !ValidNumber(number) {
 		return "", fmt.Errorf("invalid number %q: only digits, letters and + * # - _ . are allowed", number)
 	}
 	return strings.ReplaceAll(a.DialTemplate, "{number}", number), nil

@@ -107,31 +107,28 @@ func (c *Call) forward(ctx context.Context, from *leg, digits string) {
 
 // onCode acts on a matched feature code.
 func (c *Call) onCode(ctx context.Context, l *leg, r featurecode.Result) error {
-	switch r.Action.Module {
-	case "transfer", "blind_transfer":
+	var number string
+	if featurecode.StartsTransfer(r.Action.Module) {
 		if len(r.Args) == 0 || r.Args[0] == "" {
 			return fmt.Errorf("%w: the code's pattern captured no number", ErrInvalidTarget)
 		}
-		_, err := c.startTransfer(ctx, l, r.Args[0], r.Action.Data, r.Action.Module == "blind_transfer")
-		return err
-	case "cancel", "swap", "threeway", "complete":
-		return c.press(ctx, l, commandOf(r.Action.Module))
+		number = r.Args[0]
 	}
-	return fmt.Errorf("unknown module %q", r.Action.Module)
+	return c.act(ctx, l, r.Action.Module, number, r.Action.Data)
 }
 
-func commandOf(module string) transfer.Command {
-	switch module {
-	case "cancel":
-		return transfer.CommandCancel
-	case "swap":
-		return transfer.CommandSwap
-	case "threeway":
-		return transfer.CommandThreeWay
-	case "complete":
-		return transfer.CommandComplete
+// act carries out one action of the vocabulary (featurecode's modules,
+// which are the HTTP API's actions too) for the party l: start a transfer
+// to number with data's overrides, or control the running transfer.
+func (c *Call) act(ctx context.Context, l *leg, action, number string, data map[string]string) error {
+	if featurecode.StartsTransfer(action) {
+		_, err := c.startTransfer(ctx, l, number, data, action == featurecode.ModuleBlindTransfer)
+		return err
 	}
-	return 0
+	if cmd := transfer.CommandNamed(action); cmd != transfer.CommandNone {
+		return c.press(ctx, l, cmd)
+	}
+	return fmt.Errorf("unknown action %q", action)
 }
 
 // press delivers a transfer control (cancel, swap, ...) from the transferor.
@@ -155,7 +152,7 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 	if c.xfer != nil {
 		return "", ErrTransferInProgress
 	}
-	if !validNumber(number) {
+	if !ValidNumber(number) {
 		return "", fmt.Errorf("%w: %q: only digits, letters and + * # - _ . are allowed", ErrInvalidTarget, number)
 	}
 	if c.phase != phaseTalking || l.gone || !l.answered {
@@ -184,7 +181,7 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 	// already take as a cancel is listened for during this transfer only.
 	var takeback *featurecode.Matcher
 	if tb := data[featurecode.TakebackData]; tb != "" {
-		if takeback, err = c.takebackMatcher(tb); err != nil {
+		if takeback, err = c.acct.matcher.WithTakeback(tb); err != nil {
 			return "", fmt.Errorf("%w: takeback_dtmf %q: %v", ErrInvalidTakeback, tb, err)
 		}
 	}
@@ -276,40 +273,4 @@ func (c *Call) playFail(ctx context.Context, id ari.ChannelID) {
 	if _, err := c.app.client.Channels.Play(ctx, id, ari.PlayParams{Media: []string{media}}); err != nil {
 		c.log.Debug().Err(err).Msg("play fail sound")
 	}
-}
-
-// takebackMatcher returns the matcher that also takes code as a cancel, or
-// nil when the account's matcher already does.
-func (c *Call) takebackMatcher(code string) (*featurecode.Matcher, error) {
-	mc := c.acct.cfg.matcherConfig()
-	key := mc.BindingKey
-	if key == "" {
-		key = featurecode.DefaultBindingKey
-	}
-	if len(code) < 2 || code[:len(key)] != key {
-		return nil, fmt.Errorf("must be the binding key %q followed by digits", key)
-	}
-	col := c.acct.matcher.NewCollector()
-	var r featurecode.Result
-	for i := 0; i < len(code); i++ {
-		if r = col.Feed(code[i : i+1]); r.Kind != featurecode.Pending {
-			break
-		}
-	}
-	if r.Kind == featurecode.Pending {
-		r = col.Timeout()
-	}
-	if r.Kind == featurecode.Matched && r.Action.Module == featurecode.ModuleCancel && r.Code == code[len(key):] {
-		return nil, nil
-	}
-	numbers := make(map[string]featurecode.Action, len(mc.Numbers)+1)
-	for k, v := range mc.Numbers {
-		numbers[k] = v
-	}
-	if act, taken := numbers[code[len(key):]]; taken {
-		return nil, fmt.Errorf("%s is already the account's %s code", code, act.Module)
-	}
-	numbers[code[len(key):]] = featurecode.Action{Module: featurecode.ModuleCancel}
-	mc.Numbers = numbers
-	return featurecode.New(mc)
 }

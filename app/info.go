@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/transferd/transferd/app/featurecode"
 	"github.com/transferd/transferd/ari"
 	"github.com/transferd/transferd/transfer"
 )
@@ -151,6 +152,11 @@ func (c *Call) Do(ctx context.Context, action string, channel string, target str
 // instead), or ErrAsteriskUnavailable when Asterisk could not be brought in
 // line (transferd keeps converging towards the state in the answer).
 func (c *Call) onCommand(ctx context.Context, m command) (CallInfo, error) {
+	if tb := m.data[featurecode.TakebackData]; tb != "" {
+		if err := c.checkTakeback(tb); err != nil {
+			return CallInfo{}, err
+		}
+	}
 	l := c.legs[m.channel]
 	if l == nil || l.gone {
 		return CallInfo{}, ErrUnknownCall
@@ -161,15 +167,7 @@ func (c *Call) onCommand(ctx context.Context, m command) (CallInfo, error) {
 	c.codeAt = m.at
 	failures := c.sync.failures
 	c.sync.stalled = false
-	var err error
-	switch m.action {
-	case "transfer", "blind_transfer":
-		_, err = c.startTransfer(ctx, l, m.target, m.data, m.action == "blind_transfer")
-	case "cancel", "swap", "threeway", "complete":
-		err = c.press(ctx, l, commandOf(m.action))
-	default:
-		err = ErrUnknownCall
-	}
+	err := c.act(ctx, l, m.action, m.target, m.data)
 	if err == nil && c.sync.failures != failures {
 		rerr := error(errARIDown)
 		if !c.sync.stalled {

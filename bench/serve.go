@@ -20,6 +20,7 @@ import (
 	"github.com/transferd/transferd/app"
 	"github.com/transferd/transferd/app/httpapi"
 	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/service"
 )
 
 // serveTransferd is `bench serve-transferd`: transferd as cmd/transferd
@@ -82,7 +83,7 @@ func serveTransferd(args []string) int {
 	metrics.WatchARI(client.Stats)
 	hub := httpapi.NewHub(httpapi.HubOptions{})
 	hooks := metrics.Hooks()
-	hooks.CallChanged = app.EventHooks(hub).CallChanged
+	hooks.CallChanged = hub.Publish
 	// The benchmark's addition: every code-to-hold latency, exactly (the
 	// metric's histogram has coarse buckets).
 	holds := &holdRecorder{}
@@ -96,7 +97,7 @@ func serveTransferd(args []string) int {
 		log.Error().Err(err).Msg("app")
 		return 2
 	}
-	handler, err := app.NewHTTPHandler(application, cfg, metrics, hub, log)
+	handler, err := service.HTTPHandler(application, cfg, metrics, hub, log)
 	if err != nil {
 		log.Error().Err(err).Msg("http api")
 		return 2

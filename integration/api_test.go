@@ -19,10 +19,11 @@ import (
 	"github.com/transferd/transferd/app/httpapi"
 	"github.com/transferd/transferd/ari"
 	"github.com/transferd/transferd/integration/faultproxy"
+	"github.com/transferd/transferd/service"
 )
 
 // The HTTP API on the real Asterisk: each test runs transferd with its
-// event hub and its HTTP handler (app.NewHTTPHandler, as cmd/transferd
+// event hub and its HTTP handler (service.HTTPHandler, as cmd/transferd
 // does) on an httptest server. Tags start with "a".
 
 const (
@@ -71,7 +72,7 @@ func startAPIScenario(t *testing.T, tag string, tweak func(*app.AccountConfig), 
 	cfg.Accounts[account] = a
 	cfg.Accounts[otherAccount] = other
 	hub := httpapi.NewHub(httpapi.HubOptions{})
-	s := &apiScenario{scenario: &scenario{t: t, ctx: ctx, tag: tag, cfg: cfg, hooks: app.EventHooks(hub),
+	s := &apiScenario{scenario: &scenario{t: t, ctx: ctx, tag: tag, cfg: cfg, hooks: hub.Hooks(),
 		logs: &guardedWriter{w: zerolog.NewTestWriter(t)}, proxy: proxy}, hub: hub}
 	// Cleanups run last-registered first, each even when an earlier one
 	// failed (see newScenario).
@@ -84,7 +85,7 @@ func startAPIScenario(t *testing.T, tag string, tweak func(*app.AccountConfig), 
 	})
 	s.start(ctx)
 	log := zerolog.New(s.logs).Level(zerolog.DebugLevel).With().Timestamp().Logger()
-	h, err := app.NewHTTPHandler(s.app, cfg, nil, s.hub, log)
+	h, err := service.HTTPHandler(s.app, cfg, nil, s.hub, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,9 +112,9 @@ type apiReply struct {
 	}
 	Result httpapi.ActionResult
 	Err    struct {
-		Reason string            `json:"reason"`
-		Field  string            `json:"field"`
-		Call   *httpapi.CallInfo `json:"call"`
+		Reason string        `json:"reason"`
+		Field  string        `json:"field"`
+		Call   *app.CallInfo `json:"call"`
 	}
 }
 
@@ -225,13 +226,13 @@ func (s *apiScenario) pickUp(ph *Phone) {
 }
 
 // getCall reads the call through the API.
-func (s *apiScenario) getCall(id ari.ChannelID) httpapi.CallInfo {
+func (s *apiScenario) getCall(id ari.ChannelID) app.CallInfo {
 	s.t.Helper()
 	r := s.call("GET", channelPath(account, id), "", xauth(apiToken))
 	if r.Status != 200 {
 		s.t.Fatalf("GET %s: %d %s", id, r.Status, r.Body)
 	}
-	var c httpapi.CallInfo
+	var c app.CallInfo
 	if err := json.Unmarshal(r.Env.Data, &c); err != nil {
 		s.t.Fatal(err)
 	}
@@ -249,7 +250,7 @@ func TestAPITransferComplete(t *testing.T) {
 
 	// The list shows the call with both parties up.
 	r := s.call("GET", "/v2/accounts/"+account+"/channels", "", bearer(apiToken))
-	var calls []httpapi.CallInfo
+	var calls []app.CallInfo
 	if err := json.Unmarshal(r.Env.Data, &calls); err != nil || r.Status != 200 || len(calls) != 1 || calls[0].ID != string(call) || len(calls[0].Parties) != 2 {
 		t.Fatalf("list: %d %s", r.Status, r.Body)
 	}
@@ -510,7 +511,7 @@ func TestAPIEventStream(t *testing.T) {
 			if !ok {
 				t.Fatalf("stream ended; steps %v", steps)
 			}
-			var c httpapi.CallInfo
+			var c app.CallInfo
 			if err := json.Unmarshal([]byte(ev.Data), &c); err != nil {
 				t.Fatalf("event %+v: %v", ev, err)
 			}

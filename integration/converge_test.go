@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/transferd/transferd/app/httpapi"
+	"github.com/transferd/transferd/app"
 	"github.com/transferd/transferd/ari"
 )
 
@@ -82,7 +82,7 @@ func (l callLayout) String() string {
 // desiredLayout derives from transferd's report which of the call's legs
 // must be in the call bridge and which in the holding bridge, by the
 // transfer state (transfer/state.go says who is where in each).
-func desiredLayout(info httpapi.CallInfo) (callBr, hold []ari.ChannelID) {
+func desiredLayout(info app.CallInfo) (callBr, hold []ari.ChannelID) {
 	// A dialed leg that still rings is in no bridge: it joins its bridge
 	// when it answers (app/billing.go: not billed while ringing).
 	var live []ari.ChannelID
@@ -125,7 +125,7 @@ func desiredLayout(info httpapi.CallInfo) (callBr, hold []ari.ChannelID) {
 
 // mismatch compares transferd's report (nil: transferd says the call is
 // over) with Asterisk's layout and says what differs, or "".
-func mismatch(info *httpapi.CallInfo, l callLayout) string {
+func mismatch(info *app.CallInfo, l callLayout) string {
 	var bad []string
 	if info == nil {
 		for id := range l.chans {

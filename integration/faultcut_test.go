@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/transferd/transferd/app"
-	"github.com/transferd/transferd/app/httpapi"
 	"github.com/transferd/transferd/ari"
 	"github.com/transferd/transferd/integration/faultproxy"
 )
@@ -85,7 +84,7 @@ func (f *faultRun) post(action string) apiAnswer {
 }
 
 // report reads the call through the API: nil when the API says it is over.
-func (f *faultRun) report() (*httpapi.CallInfo, error) {
+func (f *faultRun) report() (*app.CallInfo, error) {
 	ctx, cancel := context.WithTimeout(f.ctx, 10*time.Second)
 	defer cancel()
 	return apiCallInfo(ctx, f.url, apiToken, f.call)
@@ -93,7 +92,7 @@ func (f *faultRun) report() (*httpapi.CallInfo, error) {
 
 // apiCallInfo reads one call of the test account through transferd's API
 // at base: nil when the API says it is over (404).
-func apiCallInfo(ctx context.Context, base, token string, call ari.ChannelID) (*httpapi.CallInfo, error) {
+func apiCallInfo(ctx context.Context, base, token string, call ari.ChannelID) (*app.CallInfo, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", base+channelPath(account, call), nil)
 	if err != nil {
 		return nil, err
@@ -112,14 +111,14 @@ func apiCallInfo(ctx context.Context, base, token string, call ari.ChannelID) (*
 		return nil, fmt.Errorf("GET %s: %d %s", call, res.StatusCode, b)
 	}
 	var env struct {
-		Data httpapi.CallInfo `json:"data"`
+		Data app.CallInfo `json:"data"`
 	}
 	return &env.Data, json.Unmarshal(b, &env)
 }
 
 // converged compares the API's report with Asterisk once: "" when they
 // agree and nobody is stranded.
-func (f *faultRun) converged() (string, *httpapi.CallInfo) {
+func (f *faultRun) converged() (string, *app.CallInfo) {
 	info, err := f.report()
 	if err != nil {
 		return err.Error(), nil

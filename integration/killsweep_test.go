@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/transferd/transferd/app/httpapi"
+	"github.com/transferd/transferd/app"
 	"github.com/transferd/transferd/ari"
 )
 
@@ -216,7 +216,7 @@ func (x *sweepTransferd) kill(p *proc) {
 
 // report GETs the call from the running transferd: nil when it says the
 // call is over (404).
-func (x *sweepTransferd) report(ctx context.Context, call ari.ChannelID) (*httpapi.CallInfo, error) {
+func (x *sweepTransferd) report(ctx context.Context, call ari.ChannelID) (*app.CallInfo, error) {
 	return apiCallInfo(ctx, "http://"+x.listen, sweepToken, call)
 }
 
@@ -293,7 +293,7 @@ type sweepKind struct {
 	firstEffect func(c *sweepCall) (bridge ari.BridgeID, appears bool)
 	// outcome says, from Asterisk's layout and the API's report after the
 	// restart, what the API fails to know ("" when it knows).
-	outcome func(c *sweepCall, info *httpapi.CallInfo, l callLayout) string
+	outcome func(c *sweepCall, info *app.CallInfo, l callLayout) string
 	// mustStay are the callers nobody hung up in the scenario: the crash
 	// must not drop them.
 	mustStay func(c *sweepCall) []*Phone
@@ -305,7 +305,7 @@ var codeSweep = sweepKind{
 		return "#", c.alice.Press(ctx, "*2"+c.carolNum)
 	},
 	firstEffect: func(c *sweepCall) (ari.BridgeID, bool) { return ari.BridgeID(string(c.call) + "-x1-hold"), true },
-	outcome: func(c *sweepCall, info *httpapi.CallInfo, l callLayout) string {
+	outcome: func(c *sweepCall, info *app.CallInfo, l callLayout) string {
 		// Asterisk shows a transfer (a hold bridge or a target leg): the
 		// API must show it.
 		started := false
@@ -346,7 +346,7 @@ var completeSweep = sweepKind{
 		return "4", c.alice.Press(ctx, "*")
 	},
 	firstEffect: func(c *sweepCall) (ari.BridgeID, bool) { return ari.BridgeID(string(c.call) + "-x1-hold"), false },
-	outcome: func(c *sweepCall, info *httpapi.CallInfo, l callLayout) string {
+	outcome: func(c *sweepCall, info *app.CallInfo, l callLayout) string {
 		// Bob and Carol together without Alice: completed; the API must
 		// say so while their call lives.
 		if _, aliceHere := l.chans[c.call]; aliceHere {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/transferd/transferd/app/httpapi"
+	"github.com/transferd/transferd/app"
 	"github.com/transferd/transferd/ari"
 )
 
@@ -53,7 +53,7 @@ accounts:
 
 // reportOf GETs a call from an instance's API: nil when it says the call
 // is over.
-func reportOf(ctx context.Context, in *instance, call ari.ChannelID) (*httpapi.CallInfo, error) {
+func reportOf(ctx context.Context, in *instance, call ari.ChannelID) (*app.CallInfo, error) {
 	return apiCallInfo(ctx, "http://"+in.http, takeoverToken, call)
 }
 
@@ -154,7 +154,7 @@ func TestKillDuringTakeover(t *testing.T) {
 	// Each call converges under i3.
 	for _, c := range calls {
 		var diff string
-		var info *httpapi.CallInfo
+		var info *app.CallInfo
 		start := time.Now()
 		for time.Since(start) < 10*time.Second {
 			var err error

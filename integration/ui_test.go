@@ -28,6 +28,7 @@ import (
 
 	"github.com/transferd/transferd/app"
 	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/service"
 )
 
 // The operator page (/ui/) in a real headless Chromium, on the real
@@ -332,7 +333,7 @@ func uiServer(t *testing.T, s *apiScenario) (srv *httptest.Server, logs *lockedB
 	t.Helper()
 	logs, refuse = &lockedBuffer{}, &atomic.Bool{}
 	log := zerolog.New(io.MultiWriter(s.logs, logs)).Level(zerolog.DebugLevel).With().Timestamp().Logger()
-	h, err := app.NewHTTPHandler(s.app, s.cfg, nil, s.hub, log)
+	h, err := service.HTTPHandler(s.app, s.cfg, nil, s.hub, log)
 	if err != nil {
 		t.Fatal(err)
 	}

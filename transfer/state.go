@@ -218,6 +218,17 @@ func (c *Command) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// CommandNamed returns the command whose String is name, or CommandNone.
+// The names are featurecode's modules of the same words, which the HTTP
+// API's actions are too.
+func CommandNamed(name string) Command {
+	var c Command
+	if c.UnmarshalText([]byte(name)) != nil {
+		return CommandNone
+	}
+	return c
+}
+
 // kind is the event kind a Pressed{Command: c} has.
 func (c Command) kind() EventKind {
 	switch c {

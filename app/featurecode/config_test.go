@@ -42,8 +42,8 @@ func TestNewErrors(t *testing.T) {
 			Numbers:  acts{"5": {Module: "park"}},
 			Patterns: acts{`6(\d+)`: {}},
 		}, []string{
-			`numbers["5"]: unknown module "park" (want one of transfer, blind_transfer, cancel, swap, threeway, complete)`,
-			`patterns["6(\d+)"]: unknown module "" (want one of transfer, blind_transfer, cancel, swap, threeway, complete)`,
+			`numbers["5"]: unknown module "park" (want one of transfer, blind_transfer, cancel, complete, swap, threeway)`,
+			`patterns["6(\d+)"]: unknown module "" (want one of transfer, blind_transfer, cancel, complete, swap, threeway)`,
 		}},
 		{"bad numbers", featurecode.Config{Numbers: acts{
 			"":                      {Module: "cancel"},
@@ -104,7 +104,7 @@ func TestNewErrors(t *testing.T) {
 			Patterns:   acts{`(`: tr},
 		}, []string{
 			`binding_key "xy": must be a single DTMF digit (0-9, *, #, A-D)`,
-			`numbers["0"]: unknown module "nope" (want one of transfer, blind_transfer, cancel, swap, threeway, complete)`,
+			`numbers["0"]: unknown module "nope" (want one of transfer, blind_transfer, cancel, complete, swap, threeway)`,
 			"patterns[\"(\"]: error parsing regexp: missing closing ): `(`",
 		}},
 	}

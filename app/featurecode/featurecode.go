@@ -26,19 +26,29 @@ const Terminator = "#"
 // takeback (cancel) sequence, as in Kazoo, e.g. "*1".
 const TakebackData = "takeback_dtmf"
 
-// Modules an Action can name.
+// Modules an Action can name. They are transferd's one action vocabulary:
+// the HTTP API's actions are the same words (httpapi takes them from
+// here), and the four controls of a running transfer are the names of
+// transfer.Command (app maps them with transfer.CommandNamed).
 const (
 	ModuleTransfer      = "transfer"       // attended transfer to Args[0]
 	ModuleBlindTransfer = "blind_transfer" // blind transfer to Args[0]
 	ModuleCancel        = "cancel"         // cancel a transfer / take the transferee back
+	ModuleComplete      = "complete"       // complete the transfer, leave the call
 	ModuleSwap          = "swap"           // swap between the held party and the target
 	ModuleThreeway      = "threeway"       // join all three parties
-	ModuleComplete      = "complete"       // complete the transfer, leave the call
 )
 
-var knownModules = []string{
+// Modules lists every module, in the order the documentation gives them.
+var Modules = []string{
 	ModuleTransfer, ModuleBlindTransfer, ModuleCancel,
-	ModuleSwap, ModuleThreeway, ModuleComplete,
+	ModuleComplete, ModuleSwap, ModuleThreeway,
+}
+
+// StartsTransfer says whether module starts a transfer (and so needs a
+// number) rather than controlling a running one.
+func StartsTransfer(module string) bool {
+	return module == ModuleTransfer || module == ModuleBlindTransfer
 }
 
 // ErrInvalidDigit is wrapped by Result.Err when Feed gets something that is
@@ -86,6 +96,7 @@ func Default() Config {
 // Matcher is a validated, immutable Config. It is safe for concurrent use;
 // the per-call-leg state lives in a Collector.
 type Matcher struct {
+	cfg        Config // as given to New, for WithTakeback
 	key        byte
 	terminator bool            // '#' terminates a sequence
 	numbers    map[string]rule // exact codes
@@ -145,8 +156,8 @@ func checkCode(code string, key byte) error {
 }
 
 func checkModule(m string) error {
-	if !slices.Contains(knownModules, m) {
-		return fmt.Errorf("unknown module %q (want one of %s)", m, strings.Join(knownModules, ", "))
+	if !slices.Contains(Modules, m) {
+		return fmt.Errorf("unknown module %q (want one of %s)", m, strings.Join(Modules, ", "))
 	}
 	return nil
 }
@@ -165,6 +176,7 @@ func New(c Config) (*Matcher, error) {
 	fail := func(ref string, err error) { errs = append(errs, fmt.Errorf("%s: %w", ref, err)) }
 
 	m := &Matcher{
+		cfg:      Config{BindingKey: c.BindingKey, Numbers: maps.Clone(c.Numbers), Patterns: maps.Clone(c.Patterns)},
 		numbers:  make(map[string]rule),
 		prefixes: make(map[string]bool),
 	}

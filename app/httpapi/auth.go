@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/transferd/transferd/app"
 )
 
 // Tokens are the API tokens of every account, kept only as SHA-256 digests.
@@ -33,6 +35,18 @@ const HashPrefix = "sha256:"
 
 // maxTokenLen bounds the token a request may present.
 const maxTokenLen = 4096
+
+// ConfigTokens builds the table from the accounts' tokens of cfg
+// (accounts.<name>.tokens).
+func ConfigTokens(cfg app.Config) (*Tokens, error) {
+	byAccount := map[string][]string{}
+	for name, ac := range cfg.Accounts {
+		for _, t := range ac.Tokens {
+			byAccount[name] = append(byAccount[name], string(t))
+		}
+	}
+	return NewTokens(byAccount)
+}
 
 // NewTokens builds the table from each account's configured tokens. Every
 // problem is reported, naming accounts.<name>.tokens[<i>] and never the

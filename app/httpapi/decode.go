@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/app/featurecode"
 	"github.com/transferd/transferd/app/media"
 )
 
@@ -63,7 +65,6 @@ func (r Request) MarshalJSON() ([]byte, error) {
 // Limits of the request fields.
 const (
 	MaxBodyBytes       = 64 << 10
-	maxNumberLen       = 64
 	maxTakebackLen     = 33 // the binding key and a code of at most 32 digits
 	maxNoAnswerTimeout = time.Hour
 )
@@ -131,7 +132,7 @@ func DecodeFor(body []byte, mediaAllow []string) (Request, *Error) {
 	}
 	req.Action = action
 
-	if !isTransferAction(action) {
+	if !featurecode.StartsTransfer(action) {
 		// The other actions take nothing else.
 		for _, k := range sortedKeys(data) {
 			if k != "action" && !isNull(data[k]) {
@@ -150,7 +151,7 @@ func DecodeFor(body []byte, mediaAllow []string) (Request, *Error) {
 		return req, badField(ReasonMissingField, "data.target", "required for action "+action+": the number to transfer to")
 	case target == "":
 		return req, badField(ReasonMissingField, "data.target", "must not be empty: the number to transfer to")
-	case !ValidNumber(target):
+	case !app.ValidNumber(target):
 		return req, badField(ReasonInvalidField, "data.target", quote(target)+" is not a dialable number: only digits, letters and + * # - _ . are allowed, at most 64 characters")
 	}
 	req.Target = target
@@ -348,26 +349,6 @@ func parseTimeout(raw json.RawMessage) (time.Duration, error) {
 		return 0, fmt.Errorf("must be more than 0 and at most %s, got %s", maxNoAnswerTimeout, d)
 	}
 	return d, nil
-}
-
-// ValidNumber is transferd's rule for what may be put into a dial string:
-// 1 to 64 digits, letters and + * # - _ . (the rule of app's dial
-// templates). Anything else (a slash, '&', ',', '@', '(' ...) could change
-// what the dial string means.
-func ValidNumber(s string) bool {
-	if s == "" || len(s) > maxNumberLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		case c == '+' || c == '*' || c == '#' || c == '-' || c == '_' || c == '.':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func validDTMF(s string) bool {

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/app/featurecode"
 )
 
 // FuzzDecode: Decode never panics; a refusal is always a 400 whose message
@@ -50,8 +53,8 @@ func FuzzDecode(f *testing.F) {
 		if !known {
 			t.Fatalf("accepted unknown action %q", req.Action)
 		}
-		if isTransferAction(req.Action) {
-			if !ValidNumber(req.Target) {
+		if featurecode.StartsTransfer(req.Action) {
+			if !app.ValidNumber(req.Target) {
 				t.Fatalf("accepted target %q", req.Target)
 			}
 		} else if req != (Request{Action: req.Action}) {

@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/transfer"
 )
 
 // Error is an API error: the HTTP status, a stable machine-readable reason,
@@ -19,7 +22,7 @@ type Error struct {
 	Message string
 	// Call is the call's view for conflicts (what the action met) and for
 	// 503 answers (the state transferd converges to).
-	Call *CallInfo
+	Call *app.CallInfo
 	// RetryAfter, in seconds, is sent as the Retry-After header when > 0.
 	RetryAfter int
 }
@@ -62,42 +65,62 @@ func notFoundCall(account, callID string) *Error {
 		Message: "call " + quote(callID) + " not found in account " + quote(account)}
 }
 
-// conflicts maps the Backend's sentinel errors to 409 answers.
+// conflicts maps app's errors to 409 answers.
 var conflicts = []struct {
 	err    error
 	reason string
 }{
-	{ErrTransferInProgress, ReasonTransferInProgress},
-	{ErrNoTransfer, ReasonNoTransfer},
-	{ErrNotBridged, ReasonNotBridged},
-	{ErrTargetOnCall, ReasonTargetOnCall},
-	{ErrNotTransferor, ReasonNotTransferor},
-	{ErrInvalidState, ReasonInvalidState},
+	{app.ErrTransferInProgress, ReasonTransferInProgress},
+	{app.ErrNoTransfer, ReasonNoTransfer},
+	{app.ErrNotBridged, ReasonNotBridged},
+	{app.ErrTargetOnCall, ReasonTargetOnCall},
+	{app.ErrNotTransferor, ReasonNotTransferor},
 }
 
-// backendError turns an error of Call.Do into an API error. The second
-// result says whether it is an internal error (logged, never shown).
-func backendError(err error, account, callID string) (*Error, bool) {
-	var e *Error
-	if errors.As(err, &e) {
-		return e, false
-	}
-	if errors.Is(err, ErrNotFound) {
-		return notFoundCall(account, callID), false
-	}
-	if errors.Is(err, ErrInvalidTarget) {
-		return &Error{Status: http.StatusBadRequest, Reason: ReasonInvalidField, Field: "data.target", Message: "data.target: " + err.Error()}, false
-	}
-	for _, c := range conflicts {
-		if errors.Is(err, c.err) {
-			return &Error{Status: http.StatusConflict, Reason: c.reason, Message: err.Error()}, false
+// retryAfterSeconds is the Retry-After of a 503 while ARI is unreachable:
+// the probe notices its return within a fraction of it.
+const retryAfterSeconds = 2
+
+// backendError turns an error of Backend.Do into an API error; info is the
+// call's view Do returned with it. The second result says whether it is an
+// internal error (logged, never shown).
+func backendError(err error, info app.CallInfo, account, callID string) (*Error, bool) {
+	var se *transfer.StateError
+	switch {
+	case errors.Is(err, app.ErrAsteriskUnavailable):
+		e := &Error{Status: http.StatusServiceUnavailable, Reason: ReasonUnavailable, Message: err.Error(), RetryAfter: retryAfterSeconds}
+		if info.ID != "" {
+			e.Call = &info
 		}
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
+		return e, false
+	case errors.Is(err, app.ErrUnknownCall):
+		return notFoundCall(account, callID), false
+	case errors.Is(err, app.ErrInvalidTarget):
+		return badField(ReasonInvalidField, "data.target", err.Error()), false
+	case errors.Is(err, app.ErrInvalidTakeback):
+		return badField(ReasonInvalidField, "data.takeback_dtmf", err.Error()), false
+	case errors.As(err, &se):
+		return conflict(ReasonInvalidState, err, info), false
+	case errors.Is(err, context.DeadlineExceeded):
 		return &Error{Status: http.StatusGatewayTimeout, Reason: ReasonTimeout,
 			Message: "the call did not answer the action in time; it may still happen: GET the call to see its state"}, false
 	}
+	for _, c := range conflicts {
+		if errors.Is(err, c.err) {
+			return conflict(c.reason, err, info), false
+		}
+	}
 	return &Error{Status: http.StatusInternalServerError, Reason: ReasonInternal, Message: "internal error"}, true
+}
+
+// conflict is a 409 with the call's view, when there is one: what the
+// action met.
+func conflict(reason string, err error, info app.CallInfo) *Error {
+	e := &Error{Status: http.StatusConflict, Reason: reason, Message: err.Error()}
+	if info.ID != "" {
+		e.Call = &info
+	}
+	return e
 }
 
 // envelope is Kazoo's response envelope. transferd never echoes the auth
@@ -112,9 +135,9 @@ type envelope struct {
 
 // errorData is the data of an error envelope.
 type errorData struct {
-	Reason string    `json:"reason"`
-	Field  string    `json:"field,omitempty"`
-	Call   *CallInfo `json:"call,omitempty"`
+	Reason string        `json:"reason"`
+	Field  string        `json:"field,omitempty"`
+	Call   *app.CallInfo `json:"call,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -9,10 +9,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/transferd/transferd/app"
 )
 
 // Event names of the stream (the SSE "event:" field). The data of each is
-// the call's CallInfo after the change.
+// the call's app.CallInfo after the change.
 const (
 	EventCallStarted     = "call.started"     // first view of a call
 	EventCallUpdated     = "call.updated"     // parties or call state changed
@@ -20,8 +22,8 @@ const (
 	EventTransferStarted = "transfer.started" // transfer present, new id
 	EventTransferUpdated = "transfer.updated" // the running transfer changed state (or parties)
 	EventTransferEnded   = "transfer.ended"   // last_transfer has a new finished transfer with its outcome
-	// Stream-level events (their data is not a CallInfo).
-	EventSnapshot = "snapshot" // first event: {"calls":[CallInfo...]}
+	// Stream-level events (their data is not a app.CallInfo).
+	EventSnapshot = "snapshot" // first event: {"calls":[app.CallInfo...]}
 	EventDropped  = "dropped"  // {"dropped":n}: n events were lost for this client; re-fetch the calls
 )
 
@@ -29,7 +31,7 @@ const (
 type Event struct {
 	ID   uint64
 	Name string
-	Call CallInfo
+	Call app.CallInfo
 }
 
 // Hub fans call changes out to the event streams of their account.
@@ -44,7 +46,7 @@ type Hub struct {
 
 	mu     sync.Mutex
 	subs   map[string]map[*Subscription]struct{}
-	last   map[string]CallInfo // by call id: the previous view, to name events
+	last   map[string]app.CallInfo // by call id: the previous view, to name events
 	seq    uint64
 	closed bool
 
@@ -72,7 +74,7 @@ func NewHub(o HubOptions) *Hub {
 		o.MaxPerAccount = 64
 	}
 	return &Hub{buffer: o.Buffer, maxPerAccount: o.MaxPerAccount,
-		subs: map[string]map[*Subscription]struct{}{}, last: map[string]CallInfo{}}
+		subs: map[string]map[*Subscription]struct{}{}, last: map[string]app.CallInfo{}}
 }
 
 // Subscription is one client's queue of events.
@@ -143,13 +145,17 @@ func (h *Hub) Close() {
 // hub started.
 func (h *Hub) Dropped() uint64 { return h.dropped.Load() }
 
+// Hooks are the app's hooks that publish every call change to h (pass
+// them to app.New).
+func (h *Hub) Hooks() app.Hooks { return app.Hooks{CallChanged: h.Publish} }
+
 // Publish records a call's new view and queues it for the account's
 // subscribers. It never blocks.
-func (h *Hub) Publish(info CallInfo) {
+func (h *Hub) Publish(info app.CallInfo) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	prev, seen := h.last[info.ID]
-	var p *CallInfo
+	var p *app.CallInfo
 	if seen {
 		p = &prev
 	}
@@ -175,8 +181,8 @@ func (h *Hub) Publish(info CallInfo) {
 }
 
 // eventName names the change from prev (nil: first view) to cur.
-func eventName(prev *CallInfo, cur CallInfo) string {
-	eq := func(a, b *TransferInfo) bool {
+func eventName(prev *app.CallInfo, cur app.CallInfo) string {
+	eq := func(a, b *app.TransferInfo) bool {
 		if a == nil || b == nil {
 			return a == b
 		}
@@ -250,7 +256,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 
 	calls := h.opts.Backend.Calls(account)
 	if calls == nil {
-		calls = []CallInfo{}
+		calls = []app.CallInfo{}
 	}
 	first := append([]byte("retry: 3000\n\n"), frame(0, EventSnapshot, map[string]any{"calls": calls})...)
 	if !send(first) {

@@ -10,28 +10,30 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/transferd/transferd/app"
 )
 
 func TestEventNames(t *testing.T) {
-	x1 := &TransferInfo{ID: "c-x1", State: "CallingTarget", Target: "2600"}
-	x1c := &TransferInfo{ID: "c-x1", State: "Consulting", Target: "2600"}
-	x1done := &TransferInfo{ID: "c-x1", State: "Completed", Target: "2600", Outcome: "completed"}
-	x2 := &TransferInfo{ID: "c-x2", State: "CallingTarget", Target: "2700"}
-	base := CallInfo{ID: "c", Account: "acme", State: "talking"}
-	with := func(f func(*CallInfo)) CallInfo { c := base; f(&c); return c }
+	x1 := &app.TransferInfo{ID: "c-x1", State: "CallingTarget", Target: "2600"}
+	x1c := &app.TransferInfo{ID: "c-x1", State: "Consulting", Target: "2600"}
+	x1done := &app.TransferInfo{ID: "c-x1", State: "Completed", Target: "2600", Outcome: "completed"}
+	x2 := &app.TransferInfo{ID: "c-x2", State: "CallingTarget", Target: "2700"}
+	base := app.CallInfo{ID: "c", Account: "acme", State: "talking"}
+	with := func(f func(*app.CallInfo)) app.CallInfo { c := base; f(&c); return c }
 	steps := []struct {
-		info CallInfo
+		info app.CallInfo
 		want string
 	}{
-		{with(func(c *CallInfo) { c.State = "dialing" }), EventCallStarted},
+		{with(func(c *app.CallInfo) { c.State = "dialing" }), EventCallStarted},
 		{base, EventCallUpdated},
-		{with(func(c *CallInfo) { c.Transfer = x1 }), EventTransferStarted},
-		{with(func(c *CallInfo) { c.Transfer = x1c }), EventTransferUpdated},
-		{with(func(c *CallInfo) { c.Transfer = x1c; c.Parties = []PartyInfo{{Channel: "c"}} }), EventCallUpdated},
-		{with(func(c *CallInfo) { c.LastTransfer = x1done }), EventTransferEnded},
-		{with(func(c *CallInfo) { c.LastTransfer = x1done; c.Transfer = x2 }), EventTransferStarted},
-		{with(func(c *CallInfo) { c.State = "ended"; c.LastTransfer = x1done; c.Transfer = x2 }), EventCallEnded},
-		{with(func(c *CallInfo) { c.State = "dialing" }), EventCallStarted}, // the id is forgotten after ended
+		{with(func(c *app.CallInfo) { c.Transfer = x1 }), EventTransferStarted},
+		{with(func(c *app.CallInfo) { c.Transfer = x1c }), EventTransferUpdated},
+		{with(func(c *app.CallInfo) { c.Transfer = x1c; c.Parties = []app.PartyInfo{{Channel: "c"}} }), EventCallUpdated},
+		{with(func(c *app.CallInfo) { c.LastTransfer = x1done }), EventTransferEnded},
+		{with(func(c *app.CallInfo) { c.LastTransfer = x1done; c.Transfer = x2 }), EventTransferStarted},
+		{with(func(c *app.CallInfo) { c.State = "ended"; c.LastTransfer = x1done; c.Transfer = x2 }), EventCallEnded},
+		{with(func(c *app.CallInfo) { c.State = "dialing" }), EventCallStarted}, // the id is forgotten after ended
 	}
 	h := NewHub(HubOptions{})
 	sub, err := h.Subscribe("acme")
@@ -68,7 +70,7 @@ func TestHubNeverBlocks(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		for i := 0; i < 1000; i++ {
-			h.Publish(CallInfo{ID: "c" + strconv.Itoa(i%3), Account: "acme", State: "talking"})
+			h.Publish(app.CallInfo{ID: "c" + strconv.Itoa(i%3), Account: "acme", State: "talking"})
 		}
 		close(done)
 	}()
@@ -153,23 +155,23 @@ func TestEventStream(t *testing.T) {
 	}
 	evs := readEvents(res.Body)
 	snap := next(t, evs)
-	var s struct{ Calls []CallInfo }
+	var s struct{ Calls []app.CallInfo }
 	if err := json.Unmarshal([]byte(snap.data), &s); snap.event != EventSnapshot || err != nil || len(s.Calls) != 1 || s.Calls[0].ID != "alice-in" {
 		t.Fatalf("first event %+v (%v)", snap, err)
 	}
 	info := talkingCall("acme", "alice-in").info
-	info.Transfer = &TransferInfo{ID: "alice-in-x1", State: "CallingTarget", Target: "2600"}
+	info.Transfer = &app.TransferInfo{ID: "alice-in-x1", State: "CallingTarget", Target: "2600"}
 	e.hub.Publish(info)
-	e.hub.Publish(CallInfo{ID: "olga-in", Account: "other", State: "talking"}) // not ours
+	e.hub.Publish(app.CallInfo{ID: "olga-in", Account: "other", State: "talking"}) // not ours
 	ev := next(t, evs)
-	var got CallInfo
+	var got app.CallInfo
 	if err := json.Unmarshal([]byte(ev.data), &got); err != nil || ev.event != EventCallStarted || ev.id == "" || got.Transfer == nil || got.Transfer.State != "CallingTarget" {
 		t.Fatalf("event %+v (%v)", ev, err)
 	}
 	// Overflow: with the handler stuck writing nothing... simulate with a
 	// burst bigger than the buffer while the reader is slow.
 	for i := 0; i < 50; i++ {
-		info.Transfer = &TransferInfo{ID: "alice-in-x1", State: "State" + strconv.Itoa(i), Target: "2600"}
+		info.Transfer = &app.TransferInfo{ID: "alice-in-x1", State: "State" + strconv.Itoa(i), Target: "2600"}
 		e.hub.Publish(info)
 	}
 	deadline := time.After(10 * time.Second)
@@ -251,7 +253,7 @@ func TestEventStreamClientGone(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("subscription not released")
 		}
-		e.hub.Publish(CallInfo{ID: "x", Account: "acme"}) // wakes the writer
+		e.hub.Publish(app.CallInfo{ID: "x", Account: "acme"}) // wakes the writer
 		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/transferd/transferd/app"
 )
 
 // fakeBackend is a small in-memory app: calls by id, found by call id or
@@ -29,9 +31,9 @@ type doArgs struct {
 
 type fakeCall struct {
 	mu   sync.Mutex
-	info CallInfo
+	info app.CallInfo
 	// do answers Do; nil: succeed with info.
-	do   func(ctx context.Context, a doArgs) (CallInfo, error)
+	do   func(ctx context.Context, a doArgs) (app.CallInfo, error)
 	done []doArgs
 }
 
@@ -42,10 +44,10 @@ func (b *fakeBackend) add(c *fakeCall) *fakeCall {
 	return c
 }
 
-func (b *fakeBackend) Calls(account string) []CallInfo {
+func (b *fakeBackend) Calls(account string) []app.CallInfo {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []CallInfo
+	var out []app.CallInfo
 	for _, c := range b.calls {
 		if c.Account() == account {
 			out = append(out, c.Info())
@@ -54,26 +56,37 @@ func (b *fakeBackend) Calls(account string) []CallInfo {
 	return out
 }
 
-func (b *fakeBackend) Call(id string) (Call, bool) {
+// find returns the call that id names: its call id or any party's
+// channel id.
+func (b *fakeBackend) find(id string) *fakeCall {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, c := range b.calls {
 		if c.info.ID == id {
-			return c, true
+			return c
 		}
 		for _, p := range c.info.Parties {
 			if p.Channel == id {
-				return c, true
+				return c
 			}
 		}
 	}
-	return nil, false
+	return nil
 }
 
-func (c *fakeCall) Account() string { return c.info.Account }
-func (c *fakeCall) Info() CallInfo  { return c.info }
+func (b *fakeBackend) Live(id string) (app.CallInfo, bool) {
+	c := b.find(id)
+	if c == nil {
+		return app.CallInfo{}, false
+	}
+	return c.Info(), true
+}
 
-func (c *fakeCall) Do(ctx context.Context, action, channel, target string, data map[string]string) (CallInfo, error) {
+func (b *fakeBackend) Do(ctx context.Context, id, action, channel, target string, data map[string]string) (app.CallInfo, error) {
+	c := b.find(id)
+	if c == nil {
+		return app.CallInfo{}, app.ErrUnknownCall
+	}
 	c.mu.Lock()
 	a := doArgs{action, channel, target, data}
 	c.done = append(c.done, a)
@@ -85,6 +98,9 @@ func (c *fakeCall) Do(ctx context.Context, action, channel, target string, data 
 	return c.info, nil
 }
 
+func (c *fakeCall) Account() string    { return c.info.Account }
+func (c *fakeCall) Info() app.CallInfo { return c.info }
+
 func (c *fakeCall) calls() []doArgs {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -93,7 +109,7 @@ func (c *fakeCall) calls() []doArgs {
 
 // talkingCall is Alice (the call id) talking to Bob in account.
 func talkingCall(account, id string) *fakeCall {
-	return &fakeCall{info: CallInfo{ID: id, Account: account, Bridge: id, State: "talking", Parties: []PartyInfo{
+	return &fakeCall{info: app.CallInfo{ID: id, Account: account, Bridge: id, State: "talking", Parties: []app.PartyInfo{
 		{Channel: id, Role: "caller", Number: "1001", State: "up"},
 		{Channel: id + "-b", Role: "callee", Number: "2001", State: "up"},
 	}}}
@@ -174,9 +190,9 @@ type response struct {
 		AuthToken *string         `json:"auth_token"`
 	}
 	errData struct {
-		Reason string    `json:"reason"`
-		Field  string    `json:"field"`
-		Call   *CallInfo `json:"call"`
+		Reason string        `json:"reason"`
+		Field  string        `json:"field"`
+		Call   *app.CallInfo `json:"call"`
 	}
 }
 

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/app/featurecode"
 )
 
 // Options configure the API handler.
@@ -70,7 +73,7 @@ func New(o Options) *Handler {
 		o.Heartbeat = 15 * time.Second
 	}
 	if o.StreamWriteTimeout <= 0 {
-		o.StreamWriteTimeout = DefaultServerLimits.WriteTimeout
+		o.StreamWriteTimeout = app.DefaultConfig().HTTP.WriteTimeout
 	}
 	h := &Handler{opts: o, mux: http.NewServeMux()}
 	h.routes = []route{
@@ -275,35 +278,35 @@ func (h *Handler) readiness(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) listCalls(w http.ResponseWriter, r *http.Request) {
 	calls := h.opts.Backend.Calls(r.PathValue("account_id"))
 	if calls == nil {
-		calls = []CallInfo{}
+		calls = []app.CallInfo{}
 	}
 	writeSuccess(w, r, http.StatusOK, calls)
 }
 
-// find returns the account's call that id names, or nil: an unknown call
-// and another account's call are the same to the caller.
-func (h *Handler) find(account, id string) Call {
-	c, ok := h.opts.Backend.Call(id)
-	if !ok || c == nil || c.Account() != account {
-		return nil
+// find returns the view of the account's live call that id names: an
+// unknown call and another account's call are the same to the caller.
+func (h *Handler) find(account, id string) (app.CallInfo, bool) {
+	info, ok := h.opts.Backend.Live(id)
+	if !ok || info.Account != account {
+		return app.CallInfo{}, false
 	}
-	return c
+	return info, true
 }
 
 func (h *Handler) getCall(w http.ResponseWriter, r *http.Request) {
 	account, id := r.PathValue("account_id"), r.PathValue("call_id")
-	c := h.find(account, id)
-	if c == nil {
+	info, ok := h.find(account, id)
+	if !ok {
 		writeError(w, r, notFoundCall(account, id))
 		return
 	}
-	writeSuccess(w, r, http.StatusOK, c.Info())
+	writeSuccess(w, r, http.StatusOK, info)
 }
 
 // ActionResult is the data of a successful action: the call right after
 // it, the action, and the transfer it started or acted on.
 type ActionResult struct {
-	CallInfo
+	app.CallInfo
 	Action        string `json:"action"`
 	TransferID    string `json:"transfer_id,omitempty"`
 	TransferState string `json:"transfer_state,omitempty"`
@@ -344,21 +347,17 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e)
 		return
 	}
-	c := h.find(account, id)
-	if c == nil {
+	if _, ok := h.find(account, id); !ok {
 		writeError(w, r, notFoundCall(account, id))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.CommandTimeout)
 	defer cancel()
-	info, err := c.Do(ctx, req.Action, id, req.Target, req.Data())
+	info, err := h.opts.Backend.Do(ctx, id, req.Action, id, req.Target, req.Data())
 	if err != nil {
-		e, internal := backendError(err, account, id)
+		e, internal := backendError(err, info, account, id)
 		if internal {
 			h.opts.Log.Error().Err(err).Str("request_id", requestID(r.Context())).Str("call_id", id).Str("action", req.Action).Msg("action failed")
-		}
-		if e.Status == http.StatusConflict && info.ID != "" {
-			e.Call = &info
 		}
 		writeError(w, r, e)
 		return
@@ -372,7 +371,7 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 		res.TransferID, res.TransferState, res.Outcome = t.ID, t.State, t.Outcome
 	}
 	status := http.StatusOK
-	if isTransferAction(req.Action) {
+	if featurecode.StartsTransfer(req.Action) {
 		// The target is being called: the transfer's result comes later,
 		// on the event stream or GET.
 		status = http.StatusAccepted

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/transfer"
 )
 
 const callPath = "/v2/accounts/acme/channels/alice-in"
@@ -212,9 +215,9 @@ func TestGoodRequests(t *testing.T) {
 		t.Run(tc.want.action, func(t *testing.T) {
 			e := newEnv(t, nil)
 			c := e.backend.add(talkingCall("acme", "alice-in"))
-			c.do = func(_ context.Context, a doArgs) (CallInfo, error) {
+			c.do = func(_ context.Context, a doArgs) (app.CallInfo, error) {
 				info := c.info
-				info.Transfer = &TransferInfo{ID: "alice-in-x1", State: "CallingTarget", Target: a.target, Transferor: "alice-in", Transferee: "alice-in-b"}
+				info.Transfer = &app.TransferInfo{ID: "alice-in-x1", State: "CallingTarget", Target: a.target, Transferor: "alice-in", Transferee: "alice-in-b"}
 				return info, nil
 			}
 			r := e.do(req{method: "POST", path: callPath, body: tc.body, header: map[string]string{
@@ -257,8 +260,8 @@ func TestNotFoundIsTheSame(t *testing.T) {
 	e := newEnv(t, nil)
 	e.backend.add(talkingCall("other", "olga-in"))
 	ended := e.backend.add(talkingCall("acme", "gone-in"))
-	ended.do = func(context.Context, doArgs) (CallInfo, error) {
-		return CallInfo{}, Kind(ErrNotFound, errors.New("unknown call"))
+	ended.do = func(context.Context, doArgs) (app.CallInfo, error) {
+		return app.CallInfo{}, app.ErrUnknownCall
 	}
 	h := jsonAuth(acmeToken)
 	h["X-Request-ID"] = "fixed-id"
@@ -295,25 +298,29 @@ func TestConflicts(t *testing.T) {
 		field  string
 		msg    string
 	}{
-		{Kind(ErrTransferInProgress, errors.New("a transfer is already in progress on this call")), 409, ReasonTransferInProgress, "", "already in progress"},
-		{Kind(ErrNoTransfer, errors.New("no transfer in progress on this call")), 409, ReasonNoTransfer, "", "no transfer in progress"},
-		{Kind(ErrNotBridged, errors.New("call is not bridged with exactly one other party")), 409, ReasonNotBridged, "", "not bridged"},
-		{Kind(ErrTargetOnCall, errors.New("target is already a party of this call: 2001")), 409, ReasonTargetOnCall, "", "already a party"},
-		{Kind(ErrNotTransferor, errors.New("only the transferor controls this transfer")), 409, ReasonNotTransferor, "", "only the transferor"},
-		{Kind(ErrInvalidState, errors.New("transfer: cannot swap in state Blond")), 409, ReasonInvalidState, "", "cannot swap in state Blond"},
-		{Kind(ErrInvalidTarget, errors.New(`invalid target: "x/y"`)), 400, ReasonInvalidField, "data.target", "invalid target"},
-		{&Error{Status: 400, Reason: ReasonInvalidField, Field: "data.takeback_dtmf", Message: "data.takeback_dtmf: not a cancel code"}, 400, ReasonInvalidField, "data.takeback_dtmf", "not a cancel code"},
+		{app.ErrTransferInProgress, 409, ReasonTransferInProgress, "", "already in progress"},
+		{app.ErrNoTransfer, 409, ReasonNoTransfer, "", "no transfer in progress"},
+		{app.ErrNotBridged, 409, ReasonNotBridged, "", "not bridged"},
+		{fmt.Errorf("%w: 2001", app.ErrTargetOnCall), 409, ReasonTargetOnCall, "", "already a party"},
+		{app.ErrNotTransferor, 409, ReasonNotTransferor, "", "only the transferor"},
+		{&transfer.StateError{State: transfer.Blond, Command: transfer.CommandSwap}, 409, ReasonInvalidState, "", "cannot swap in state Blond"},
+		{fmt.Errorf(`%w: "x/y"`, app.ErrInvalidTarget), 400, ReasonInvalidField, "data.target", "invalid target"},
+		{fmt.Errorf("%w: not a cancel code", app.ErrInvalidTakeback), 400, ReasonInvalidField, "data.takeback_dtmf", "not a cancel code"},
+		{fmt.Errorf("%w: nothing was changed", app.ErrAsteriskUnavailable), 503, ReasonUnavailable, "", "nothing was changed"},
 		{errors.New("ari: connection refused to 127.0.0.1:8088 password=hunter2"), 500, ReasonInternal, "", "internal error"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
 			e := newEnv(t, nil)
 			c := e.backend.add(talkingCall("acme", "alice-in"))
-			c.do = func(context.Context, doArgs) (CallInfo, error) { return c.info, tc.err }
+			c.do = func(context.Context, doArgs) (app.CallInfo, error) { return c.info, tc.err }
 			r := e.do(req{method: "POST", path: callPath, body: `{"data":{"action":"swap"}}`, header: jsonAuth(acmeToken)})
 			wantError(t, r, tc.status, tc.reason, tc.field, tc.msg)
-			if tc.status == 409 && (r.errData.Call == nil || r.errData.Call.ID != "alice-in") {
-				t.Errorf("409 without the call: %s", r.body)
+			if (tc.status == 409 || tc.status == 503) && (r.errData.Call == nil || r.errData.Call.ID != "alice-in") {
+				t.Errorf("%d without the call: %s", tc.status, r.body)
+			}
+			if tc.status == 503 && r.header.Get("Retry-After") != "2" {
+				t.Errorf("503 Retry-After = %q, want 2", r.header.Get("Retry-After"))
 			}
 			if tc.status == 500 && bytes.Contains(r.body, []byte("hunter2")) {
 				t.Errorf("internal error leaked: %s", r.body)
@@ -326,9 +333,9 @@ func TestConflicts(t *testing.T) {
 func TestCommandTimeout(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.CommandTimeout = 50 * time.Millisecond })
 	c := e.backend.add(talkingCall("acme", "alice-in"))
-	c.do = func(ctx context.Context, _ doArgs) (CallInfo, error) {
+	c.do = func(ctx context.Context, _ doArgs) (app.CallInfo, error) {
 		<-ctx.Done()
-		return CallInfo{}, ctx.Err()
+		return app.CallInfo{}, ctx.Err()
 	}
 	r := e.do(req{method: "POST", path: callPath, body: `{"data":{"action":"swap"}}`, header: jsonAuth(acmeToken)})
 	wantError(t, r, 504, ReasonTimeout, "", "in time")
@@ -366,7 +373,7 @@ func TestListAndGet(t *testing.T) {
 	e.backend.add(talkingCall("acme", "a2"))
 	e.backend.add(talkingCall("other", "o1"))
 	r := e.do(req{method: "GET", path: "/v2/accounts/acme/channels", header: auth(acmeToken)})
-	var calls []CallInfo
+	var calls []app.CallInfo
 	if err := json.Unmarshal(r.env.Data, &calls); err != nil || r.status != 200 {
 		t.Fatalf("%d %v %s", r.status, err, r.body)
 	}
@@ -375,7 +382,7 @@ func TestListAndGet(t *testing.T) {
 	}
 	for _, id := range []string{"a2", "a2-b"} {
 		r = e.do(req{method: "GET", path: "/v2/accounts/acme/channels/" + id, header: auth(acmeToken)})
-		var c CallInfo
+		var c app.CallInfo
 		if err := json.Unmarshal(r.env.Data, &c); err != nil || r.status != 200 || c.ID != "a2" {
 			t.Fatalf("%s: %d %v %s", id, r.status, err, r.body)
 		}

@@ -11,11 +11,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/transferd/transferd/app"
 )
 
 // limitedServer serves e's handler on a real listener with the limits l,
 // as transferd does.
-func limitedServer(t *testing.T, e *env, l ServerLimits) string {
+func limitedServer(t *testing.T, e *env, l app.HTTPConfig) string {
 	t.Helper()
 	ln, err := Listen("127.0.0.1:0", l.MaxConnections)
 	if err != nil {
@@ -66,7 +68,7 @@ func closedWithin(t *testing.T, c net.Conn, limit time.Duration) (time.Duration,
 func TestServerCutsSlowAndIdleClients(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.Heartbeat = 100 * time.Millisecond; o.StreamWriteTimeout = 300 * time.Millisecond })
 	e.backend.add(talkingCall("acme", "alice-in"))
-	l := ServerLimits{ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 600 * time.Millisecond,
+	l := app.HTTPConfig{ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 600 * time.Millisecond,
 		WriteTimeout: 300 * time.Millisecond, IdleTimeout: 400 * time.Millisecond, MaxHeaderBytes: 8 << 10, MaxConnections: 16}
 	addr := limitedServer(t, e, l)
 
@@ -175,7 +177,7 @@ func TestServerCutsSlowAndIdleClients(t *testing.T) {
 func TestUnauthenticatedPostWithoutBody(t *testing.T) {
 	e := newEnv(t, nil)
 	e.backend.add(talkingCall("acme", "alice-in"))
-	l := DefaultServerLimits // read_timeout 15s: the answer must not wait for it
+	l := app.DefaultConfig().HTTP // read_timeout 15s: the answer must not wait for it
 	addr := limitedServer(t, e, l)
 	for _, hdr := range []string{"", "X-Auth-Token: " + unknownTok + "\r\n", "X-Auth-Token: " + otherToken + "\r\n"} {
 		c := dial(t, addr)
@@ -206,7 +208,7 @@ func TestUnauthenticatedPostWithoutBody(t *testing.T) {
 // not served until one of them closes; then it is.
 func TestConnectionCap(t *testing.T) {
 	e := newEnv(t, nil)
-	l := DefaultServerLimits
+	l := app.DefaultConfig().HTTP
 	l.MaxConnections = 3
 	addr := limitedServer(t, e, l)
 	send := func(c net.Conn) {
@@ -254,7 +256,7 @@ func TestConnectionCap(t *testing.T) {
 func TestLargeBodyRefusedNotReset(t *testing.T) {
 	e := newEnv(t, nil)
 	e.backend.add(talkingCall("acme", "alice-in"))
-	addr := limitedServer(t, e, DefaultServerLimits)
+	addr := limitedServer(t, e, app.DefaultConfig().HTTP)
 	c := dial(t, addr)
 	const chunk, chunks = 5000, 20 // 100 kB, over 800 ms: past net/http's 500 ms linger
 	fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", callPath, acmeToken, chunk*chunks)

@@ -5,46 +5,27 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/net/netutil"
+
+	"github.com/transferd/transferd/app"
 )
 
-// ServerLimits bound what a client, authenticated or not, can hold of
-// transferd's HTTP server: time to send headers and body, time to read
-// the answer, idle keep-alive time, header size and open connections. The
-// event stream (SSE) lives past ReadTimeout and WriteTimeout: it clears
-// its read deadline and sets a write deadline of WriteTimeout before each
-// write instead, so a stream stays open while its client reads it and is
-// cut when the client stops reading.
-type ServerLimits struct {
-	ReadHeaderTimeout time.Duration // request line and headers
-	ReadTimeout       time.Duration // the whole request, body included
-	WriteTimeout      time.Duration // the answer (per write on the event stream)
-	IdleTimeout       time.Duration // a kept-alive connection between requests
-	MaxHeaderBytes    int
-	MaxConnections    int // open connections; more wait in the listen backlog
-}
-
-// DefaultServerLimits are the defaults of the http.* configuration keys.
-var DefaultServerLimits = ServerLimits{
-	ReadHeaderTimeout: 5 * time.Second,
-	ReadTimeout:       15 * time.Second,
-	WriteTimeout:      30 * time.Second,
-	IdleTimeout:       60 * time.Second,
-	MaxHeaderBytes:    32 << 10,
-	MaxConnections:    256,
-}
-
-// NewServer is the http.Server for h with the limits l.
-func NewServer(h http.Handler, l ServerLimits) *http.Server {
+// NewServer is the http.Server for h with the limits of c (the http.*
+// configuration keys): time to send headers and body, time to read the
+// answer, idle keep-alive time and header size; c.MaxConnections is
+// Listen's. The event stream (SSE) lives past ReadTimeout and
+// WriteTimeout: it clears its read deadline and sets a write deadline of
+// WriteTimeout before each write instead, so a stream stays open while its
+// client reads it and is cut when the client stops reading.
+func NewServer(h http.Handler, c app.HTTPConfig) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: l.ReadHeaderTimeout,
-		ReadTimeout:       l.ReadTimeout,
-		WriteTimeout:      l.WriteTimeout,
-		IdleTimeout:       l.IdleTimeout,
-		MaxHeaderBytes:    l.MaxHeaderBytes,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/transferd/transferd/app"
 	"github.com/transferd/transferd/app/httpapi"
 	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/service"
 )
 
 const usage = `transferd — in-call attended transfer for Asterisk (ARI Stasis application)
@@ -112,7 +113,7 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "transferd: invalid configuration:\n%v\n", err)
 		return 2
 	}
-	if _, err := app.APITokens(cfg); err != nil {
+	if _, err := httpapi.ConfigTokens(cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "transferd: invalid configuration:\n%v\n", err)
 		return 2
 	}
@@ -160,7 +161,7 @@ func run() int {
 	// The event hub hears every call change on the calls' goroutines and
 	// fans it out to the API's event streams without blocking them.
 	hub := httpapi.NewHub(httpapi.HubOptions{})
-	application, err := app.New(cfg, client, log, combineHooks(metrics.Hooks(), app.EventHooks(hub)))
+	application, err := app.New(cfg, client, log, combineHooks(metrics.Hooks(), hub.Hooks()))
 	if err != nil {
 		log.Error().Err(err).Msg("app")
 		return 2
@@ -175,7 +176,7 @@ func run() int {
 		resync := func() { application.ResyncSoon() }
 		ns.reconnected.Store(&resync)
 	}
-	handler, err := app.NewHTTPHandler(application, cfg, metrics, hub, log)
+	handler, err := service.HTTPHandler(application, cfg, metrics, hub, log)
 	if err != nil {
 		log.Error().Err(err).Msg("http api")
 		return 2
@@ -228,7 +229,7 @@ func run() int {
 			log.Error().Err(err).Str("listen", cfg.HTTP.Listen).Msg("http server")
 			return 1
 		}
-		srv = httpapi.NewServer(handler, cfg.HTTP.Limits())
+		srv = httpapi.NewServer(handler, cfg.HTTP)
 		// Event streams never end by themselves: end them on shutdown.
 		srv.RegisterOnShutdown(hub.Close)
 		go func() {
