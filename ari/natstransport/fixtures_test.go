@@ -54,6 +54,7 @@ var fixtureCalls = []call{
 	{"POST", "/channels/n-2/continue", url.Values{"context": {"phones"}, "extension": {"201"}, "priority": {"1"}}, ""},
 	{"POST", "/channels/n-2/move", url.Values{"app": {"other"}, "appArgs": {"a"}}, ""},
 	{"POST", "/channels/n-2/redirect", url.Values{"endpoint": {"PJSIP/bob"}}, ""},
+	{"POST", "/channels/n-2/transfer_progress", url.Values{"states": {"channel_answered"}}, ""},
 	{"POST", "/channels/n-2/snoop/n-s1", url.Values{"spy": {"both"}, "app": {"transferd"}}, ""},
 	{"POST", "/bridges/n-b1", url.Values{"type": {"mixing,dtmf_events"}, "name": {"xfer"}}, ""},
 	{"GET", "/bridges/n-b1", nil, ""},

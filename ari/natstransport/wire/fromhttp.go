@@ -422,6 +422,10 @@ func channelOp(method, id, verb string, q *query) (*Op, error) {
 		op := cmd(KindChannelRedirect)
 		op.ChannelRedirect = &ChannelRedirect{Endpoint: q.str("endpoint")}
 		return op, nil
+	case verb == "transfer_progress" && post:
+		op := cmd(KindChannelTransferProgress)
+		op.ChannelTransferProgress = &ChannelTransferProgress{States: q.str("states")}
+		return op, nil
 	case verb == "play" && post:
 		op := cmd("ChannelPlay")
 		op.Class, op.Result, op.Entity = ClassCreate, ResultEntity, KindPlayback

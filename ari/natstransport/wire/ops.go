@@ -8,10 +8,13 @@ import (
 // Extension kinds: operations transferd uses for which ari-proxy v5 has no
 // kind. natsproxy serves them; a stock server answers "Not implemented".
 const (
-	KindChannelProgress        = "ChannelProgress"
-	KindChannelMove            = "ChannelMove"
-	KindChannelRedirect        = "ChannelRedirect"
-	KindAsteriskVariableDelete = "AsteriskVariableDelete"
+	KindChannelProgress = "ChannelProgress"
+	KindChannelMove     = "ChannelMove"
+	KindChannelRedirect = "ChannelRedirect"
+	// KindChannelTransferProgress tells a phone that sent a REFER how its
+	// transfer goes (POST /channels/{id}/transfer_progress, Asterisk 22.3+).
+	KindChannelTransferProgress = "ChannelTransferProgress"
+	KindAsteriskVariableDelete  = "AsteriskVariableDelete"
 )
 
 // Result says how a successful Response turns back into ARI's answer.

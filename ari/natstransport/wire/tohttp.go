@@ -264,6 +264,13 @@ func ToHTTP(r *Request) (*HTTPCall, error) {
 		}
 		set(http.MethodPost, "channels", id, "redirect")
 		q.str("endpoint", r.ChannelRedirect.Endpoint)
+	case KindChannelTransferProgress:
+		need(r.ChannelTransferProgress != nil, "channel_transfer_progress")
+		if err != nil {
+			break
+		}
+		set(http.MethodPost, "channels", id, "transfer_progress")
+		q.str("states", r.ChannelTransferProgress.States)
 	case "ChannelPlay":
 		need(r.ChannelPlay != nil, "channel_play")
 		if err != nil {

@@ -126,6 +126,8 @@ type Request struct {
 	// Extensions: v5 has no kind for these operations.
 	ChannelMove     *ChannelMove     `json:"channel_move,omitempty"`
 	ChannelRedirect *ChannelRedirect `json:"channel_redirect,omitempty"`
+	// ChannelTransferProgress is the body of the extension kind of that name.
+	ChannelTransferProgress *ChannelTransferProgress `json:"channel_transfer_progress,omitempty"`
 
 	// The rest of v5's bodies (kinds.go), served by natsproxy only.
 	StockBodies
@@ -323,6 +325,13 @@ type PlaybackControl struct {
 type ChannelMove struct {
 	App     string `json:"app"`
 	AppArgs string `json:"app_args,omitempty"`
+}
+
+// ChannelTransferProgress is the body of the extension kind
+// ChannelTransferProgress: the state the phone is told (channel_progress,
+// channel_answered, channel_unavailable, channel_declined).
+type ChannelTransferProgress struct {
+	States string `json:"states"`
 }
 
 // ChannelRedirect is the body of the extension kind ChannelRedirect.
