@@ -109,7 +109,10 @@ type leg struct {
 	// mustEnd: the leg must be hung up but Asterisk did not confirm it (a
 	// hangup without an answer, a create whose answer was lost); the
 	// reconciler hangs it up again.
-	mustEnd   bool
+	mustEnd bool
+	// dialLost: its dial got no answer, so Asterisk may or may not be
+	// ringing it; the reconciler reads its state (lostdial.go).
+	dialLost  time.Time
 	digitGen  int
 	digitStop func() bool
 	cause     int        // the hangup cause, once known
@@ -312,14 +315,22 @@ func (c *Call) createLeg(ctx context.Context, l *leg) error {
 		p.OtherChannelID = l.id + "-2"
 	}
 	if _, err := c.app.client.Channels.Create(ctx, p); err != nil {
-		l.gone = true
-		if ari.StatusOf(err) == 0 {
-			// No answer: the channel may exist all the same.
-			l.mustEnd = true
-			c.effectFailed(err)
+		switch {
+		case ari.StatusOf(err) == 0:
+			// No answer (an ARI outage, a NATS restart): the channel may
+			// exist all the same. Asterisk says (lostdial.go).
+			c.createUnanswered(l, err)
+			return nil
+		case l.pending.createLost && errors.Is(err, ari.ErrConflict):
+			// Created again after a lost answer: the first create got
+			// through after all.
+			c.log.Info().Str(keyChannelID, string(l.id)).Msg("the create whose answer was lost reached Asterisk")
+		default:
+			l.gone = true
+			return fmt.Errorf("create %s (%s): %w", l.id, ds, err)
 		}
-		return fmt.Errorf("create %s (%s): %w", l.id, ds, err)
 	}
+	l.pending.createLost = false
 	// The leg's StasisStart normally triggers placeCall. Behind NATS it
 	// may be delivered to another instance (StasisStart goes to one
 	// instance of the queue group), so do not wait for it forever.
@@ -347,6 +358,9 @@ type pendingDial struct {
 	joined     bool // already added to bridge
 	started    bool // an attempt chain is running
 	retryAt    int  // the attempt the scheduled retry carries
+	// createLost: the create got no answer; the reconciler asks Asterisk
+	// whether the channel exists (lostdial.go).
+	createLost bool
 }
 
 // placeCall finishes dial when the leg's StasisStart arrives (or placeWait
@@ -359,6 +373,7 @@ func (c *Call) placeCall(ctx context.Context, l *leg, attempt int) {
 		return
 	}
 	p.started = true
+	p.createLost = false // placing it means it exists (its StasisStart came)
 	retry := func(err error) bool {
 		if !ari.IsNotInStasis(err) || attempt >= 20 {
 			return false
@@ -383,6 +398,10 @@ func (c *Call) placeCall(ctx context.Context, l *leg, attempt int) {
 		p.joined = true
 	}
 	if err := c.app.client.Channels.Dial(ctx, l.id, p.caller, int(p.timeout/time.Second)); err != nil {
+		if ari.StatusOf(err) == 0 {
+			c.dialUnanswered(l, err)
+			return
+		}
 		if !retry(err) {
 			fail(fmt.Errorf("dial %s (%s): %w", l.id, p.dialString, err))
 		}
@@ -460,6 +479,7 @@ func (c *Call) onEvent(ctx context.Context, ev ari.Event) {
 			return
 		}
 		c.log.Debug().Str(keyChannelID, string(l.id)).Str("dialstatus", e.Dialstatus).Msg("dial event")
+		c.dialConfirmed(l, "dial event "+e.Dialstatus)
 		if e.Dialstatus != "" {
 			l.progressed = true
 		}
@@ -539,6 +559,15 @@ func (c *Call) onAnswered(ctx context.Context, l *leg) {
 				// and bridges them. Hanging up here would drop a good call.
 				c.log.Warn().Err(err).Msg("bridge caller and callee: left for the reconciler")
 				c.phase = phaseTalking // the layout puts both in the call bridge
+				c.effectFailed(err)
+				return
+			}
+			if ari.StatusOf(err) == 0 {
+				// No answer (an ARI outage, a NATS restart): Asterisk may
+				// have bridged them. Both are up, so the reconciler puts
+				// them together; hanging up would drop a good call.
+				c.log.Warn().Err(err).Msg("bridge caller and callee: no answer; left for the reconciler")
+				c.phase = phaseTalking
 				c.effectFailed(err)
 				return
 			}

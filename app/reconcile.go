@@ -31,8 +31,9 @@ package app
 // completes as the table says), a dialed leg that answered while nobody
 // listened (Answered). It cannot observe whether music plays in a bridge
 // (ARI does not say): music is restarted whenever its bridge was created or
-// restored by a pass, or its start failed. It cannot re-dial a leg whose
-// dial was lost half way: such a leg fails, and the transfer with it.
+// restored by a pass, or its start failed. A leg whose create or dial got no
+// answer is judged by what Asterisk has (lostdial.go): created or ringing,
+// the call goes on; a leg still Down is never dialed twice.
 
 import (
 	"context"
@@ -252,6 +253,18 @@ func (c *Call) reconcilePass(ctx context.Context) (changed bool, err error) {
 		}
 	}
 
+	// Legs whose create got no answer: created, or created again
+	// (lostdial.go).
+	for _, id := range c.order {
+		l := c.legs[id]
+		if l.gone || l.pending == nil || !l.pending.createLost {
+			continue
+		}
+		if changed, err := c.checkLostCreate(ctx, l); err != nil || changed {
+			return changed, err
+		}
+	}
+
 	// The legs: an answered leg seen in a bridge exists; any other is read.
 	for _, id := range c.order {
 		l := c.legs[id]
@@ -262,6 +275,9 @@ func (c *Call) reconcilePass(ctx context.Context) (changed bool, err error) {
 			continue
 		}
 		ch, err := cl.Channels.Get(ctx, id)
+		if err == nil {
+			c.checkLostDial(l, ch.State) // a dial whose answer was lost
+		}
 		switch {
 		case errors.Is(err, ari.ErrNotFound):
 			c.log.Info().Str(keyChannelID, string(id)).Str("role", l.role).Msg("reconcile: leg no longer in Asterisk")

@@ -65,6 +65,9 @@ type clusterRig struct {
 	observer   *cluster.Cluster
 	mu         sync.Mutex
 	insts      map[string]*instance
+	// wrapProxy, when set, stands between each node's natsproxy and its
+	// Asterisk (a test's fault injection); natsproxy nodes only.
+	wrapProxy func(ari.Transport) ari.Transport
 }
 
 func buildTransferd(t *testing.T, ctx context.Context) string {
@@ -159,11 +162,15 @@ func (r *clusterRig) startNode(name string) *clusterNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
+	var ptr ari.Transport = tr
+	if r.wrapProxy != nil {
+		ptr = r.wrapProxy(tr)
+	}
 	pctx, cancel := context.WithCancel(r.ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = natsproxy.Run(pctx, natsproxy.Options{NC: nc, App: clusterApp, Transport: tr, Node: name,
+		_ = natsproxy.Run(pctx, natsproxy.Options{NC: nc, App: clusterApp, Transport: ptr, Node: name,
 			Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel).With().Str("proxy", name).Logger()})
 	}()
 	t.Cleanup(func() { cancel(); <-done })
