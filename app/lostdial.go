@@ -51,6 +51,13 @@ func (c *Call) createUnanswered(l *leg, err error) {
 // the reconciler to read its state. A dial timeout transferd gave Asterisk
 // is kept by transferd too, in case the dial never got there.
 func (c *Call) dialUnanswered(l *leg, err error) {
+	if c.app.runCtx.Err() != nil {
+		// The process is stopping (the request was cut short, most likely
+		// before it was sent): the leg stays pending in the snapshot, and
+		// the next start dials it if Asterisk has it Down (resumeDials).
+		c.log.Info().Err(err).Str(keyChannelID, string(l.id)).Msg("dial cut short by the stop; left to the next start")
+		return
+	}
 	timeout := l.pending.timeout
 	l.pending = nil
 	l.dialLost = time.Now()
