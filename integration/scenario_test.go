@@ -138,6 +138,15 @@ func startScenario(t *testing.T, tag string, tweak func(*app.AccountConfig), pro
 // start runs a transferd instance (again, after a simulated restart).
 func (s *scenario) start(ctx context.Context) {
 	t := s.t
+	if s.app != nil {
+		// A restart: Asterisk must be done with the stopped instance's
+		// event websocket first. When it shuts a websocket session down
+		// it unregisters the session's application by name, even if a
+		// newer session registered it meanwhile: under load the old
+		// session's end came after the new connection, the application
+		// went deaf, and the restarted transferd never heard a hangup.
+		s.waitNoEventSession(ctx)
+	}
 	url := s.cfg.ARI.URL
 	if s.proxy != nil {
 		url = s.proxy.RewriteURL(url)
@@ -175,6 +184,33 @@ func (s *scenario) start(ctx context.Context) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("transferd never connected")
 	}
+}
+
+// waitNoEventSession waits until Asterisk lists no event websocket session
+// of the scenario's application ("ari show websocket sessions": one line
+// per session, its applications last).
+func (s *scenario) waitNoEventSession(ctx context.Context) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	waitFor(s.t, ctx, func() error {
+		out, err := sandbox.CLI(ctx, "ari show websocket sessions")
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) == 0 {
+				continue
+			}
+			for _, a := range strings.Split(f[len(f)-1], ",") {
+				if a == s.cfg.ARI.App {
+					return fmt.Errorf("Asterisk still has the stopped instance's event session: %s", strings.TrimSpace(line))
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // Party ids. The caller's handset is <tag>-<name>; transferd's call id is
