@@ -132,14 +132,19 @@ type CallRecords struct {
 // channels Asterisk named itself (native atxfer's, Announcers) are not
 // missed, those sharing a linkedid with a selected record.
 func RecordsOf(cdrs []CDR, cels []CEL, prefixes ...string) CallRecords {
-	mine := func(id string) bool {
+	return RecordsMatching(cdrs, cels, func(id string) bool {
 		for _, p := range prefixes {
 			if strings.HasPrefix(id, p) {
 				return true
 			}
 		}
 		return false
-	}
+	})
+}
+
+// RecordsMatching selects the records whose uniqueid or linkedid mine
+// says belong to the call, and those sharing a linkedid with them.
+func RecordsMatching(cdrs []CDR, cels []CEL, mine func(id string) bool) CallRecords {
 	linked := map[string]bool{}
 	for _, r := range cdrs {
 		if mine(r.UniqueID) || mine(r.LinkedID) {
