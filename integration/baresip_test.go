@@ -111,7 +111,7 @@ func TestSIPBaresipTransferee(t *testing.T) {
 	}
 	call := s.callOf(s.num(0))
 	s.hearsTone(a, "alice", toneBaresip)
-	a.Press("*2"+s.num(2)+"#", 80*time.Millisecond, 80*time.Millisecond)
+	a.Press("*2"+s.num(2)+"#", keyDown, keyGap)
 	c := s.incoming(s.carol)
 	if err := c.Answer(s.ctx); err != nil {
 		t.Fatal(err)

@@ -686,6 +686,18 @@ func (c *SIPCall) send() {
 		c.mu.Lock()
 		var due []rtpPacket
 		busy := len(c.dtmf) > 0
+		if len(c.dtmf) > 0 {
+			if late := time.Since(c.dtmf[0].at); late > 5*time.Millisecond {
+				// This loop was held up (a loaded machine): the rest of
+				// the key presses move by as much, so each gap stays as
+				// pressed. Sent in a burst, a digit would follow the last
+				// within Asterisk's 45 ms gap, and Asterisk reports a digit
+				// held back twice (*27002# arrived as *2770000222##).
+				for i := range c.dtmf {
+					c.dtmf[i].at = c.dtmf[i].at.Add(late)
+				}
+			}
+		}
 		for len(c.dtmf) > 0 && !c.dtmf[0].at.After(time.Now()) {
 			due = append(due, c.dtmf[0])
 			c.dtmf = c.dtmf[1:]
@@ -757,6 +769,20 @@ func (c *SIPCall) Press(digits string, on, off time.Duration) {
 	c.dtmf = append(c.dtmf, pks...)
 	c.mu.Unlock()
 	time.Sleep(time.Until(at))
+	// A held-up sender sends later than planned (see send).
+	for {
+		c.mu.Lock()
+		left := len(c.dtmf)
+		c.mu.Unlock()
+		if left == 0 {
+			return
+		}
+		select {
+		case <-c.stop: // the call ended: nothing more is sent
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func dtmfEvent(d rune) byte {
