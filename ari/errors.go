@@ -109,7 +109,10 @@ func StatusOf(err error) int {
 // channel (or bridge) is not in a Stasis application: it hung up, or left
 // for the dialplan. Asterisk says so only in the message, with a 409 for
 // most channel operations and a 422 for Bridges.AddChannel, so the
-// string match lives here, once.
+// string match lives here, once. The stock ari-proxy passes on only the
+// status ("Non-2XX response: 409 Conflict", Asterisk's message dropped):
+// such a 409 or 422 may mean not in Stasis, so it counts (a caller that
+// retries then gives up after its retries, as for any other refusal).
 func IsNotInStasis(err error) bool {
 	var e *Error
 	if !errors.As(err, &e) {
@@ -119,5 +122,11 @@ func IsNotInStasis(err error) bool {
 		return false
 	}
 	m := strings.ToLower(e.Message)
-	return strings.Contains(m, "not in stasis") || strings.Contains(m, "not in a stasis")
+	return strings.Contains(m, "not in stasis") || strings.Contains(m, "not in a stasis") ||
+		strings.HasPrefix(m, stockNoReason)
 }
+
+// stockNoReason starts the stock ari-proxy's error text, which carries no
+// reason from Asterisk (lower case).
+const stockNoReason = "non-2xx response:"
+

@@ -115,6 +115,9 @@ func TestErrorStatuses(t *testing.T) {
 		{409, `{"message":"Channel with given unique ID already exists"}`, "Channel with given unique ID already exists", ErrConflict, false},
 		{412, `{"message":"Channel in invalid state"}`, "Channel in invalid state", ErrPreconditionFailed, false},
 		{422, `{"message":"Channel not in Stasis application"}`, "Channel not in Stasis application", ErrUnprocessable, true},
+		// The stock ari-proxy's text, which drops Asterisk's reason.
+		{409, `{"message":"Non-2XX response: 409 Conflict"}`, "Non-2XX response: 409 Conflict", ErrConflict, true},
+		{404, `{"message":"Non-2XX response: 404 Not Found"}`, "Non-2XX response: 404 Not Found", ErrNotFound, false},
 		{500, "Internal Server Error\n", "Internal Server Error", nil, false},
 		{503, "", "", nil, false},
 	}
