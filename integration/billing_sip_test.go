@@ -148,8 +148,9 @@ func TestBillingRecordsSIP(t *testing.T) {
 					}
 				})
 				b := &billCall{t: t, ctx: s.ctx, tag: tag, native: p.native, s: s.scenario, sip: &sipBill{s: s}, at: map[string]time.Time{}}
-				want := sc.run(b)
+				sc.play(b)
 				recs := b.records()
+				want := sc.expect(b, recs, b.sip.party)
 				ck := billCheck{linkedid: b.sip.linkedid, native: p.native, party: b.sip.party, held: b.sip.mine}
 				checkBilling(t, sc.name, "sip-"+p.path, recs, want, ck, p.differs)
 			})

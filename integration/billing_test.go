@@ -335,11 +335,15 @@ func (b *billCall) records() CallRecords {
 			return fmt.Errorf("records of %s not complete yet (linkedids %v, %d CDRs)", b.tag, got.LinkedIDs(), len(got.CDRs))
 		}
 		// A last row may still be on its way: the count must hold still
-		// for half a second.
+		// for two seconds. Complete cannot see every row coming: a channel
+		// seen in one row (Bob as Alice's party B) may have rows of its own
+		// still to come (Bob-Carol), and Asterisk's CDR engine writes them
+		// on its own thread, behind the CELs, later still on a loaded
+		// machine (a native run once read no Bob-Carol row at all).
 		if len(got.CDRs) != len(recs.CDRs) || len(got.CELs) != len(recs.CELs) || since.IsZero() {
 			recs, since = got, time.Now()
 		}
-		if time.Since(since) < 500*time.Millisecond {
+		if time.Since(since) < 2*time.Second {
 			return fmt.Errorf("records of %s still arriving", b.tag)
 		}
 		return nil
@@ -370,32 +374,45 @@ type billScript struct {
 type billStep struct {
 	after time.Duration
 	mark  string
-	do    func(b *billCall) error
+	act   billAct
+}
+
+// billAct is what a step does, and the CEL event that says when Asterisk
+// saw it happen (the step's mark is moved to that event's time once the
+// records are read: on a loaded machine an action reaches Asterisk a while
+// after the test starts it).
+type billAct struct {
+	do         func(b *billCall) error
+	event, who string // "" when the action has no event of its own
 }
 
 // Actions of a script's steps.
 
+// dtmfEnd is the anchor event of a transfer code: its final # received on
+// Alice's channel, the moment the transfer starts.
+const dtmfEnd = "DTMF#"
+
 // transferTo presses feature code (*2 or *7), Carol's number and # on
-// Alice's phone and waits for Carol to ring (the step's mark is then set to
-// Asterisk's time of the ring).
-func transferTo(code string) func(b *billCall) error {
-	return func(b *billCall) error { b.carol = b.transfer(code + b.carolNumber() + "#"); return nil }
+// Alice's phone and waits for Carol to ring.
+func transferTo(code string) billAct {
+	return billAct{do: func(b *billCall) error { b.carol = b.transfer(code + b.carolNumber() + "#"); return nil },
+		event: dtmfEnd, who: "alice"}
 }
 
-func answers(who string) func(b *billCall) error {
-	return func(b *billCall) error { return b.phone(who).Answer(b.ctx) }
+func answers(who string) billAct {
+	return billAct{do: func(b *billCall) error { return b.phone(who).Answer(b.ctx) }, event: "ANSWER", who: who}
 }
 
-func hangsUp(who, reason string) func(b *billCall) error {
-	return func(b *billCall) error { return b.phone(who).Hangup(b.ctx, reason) }
+func hangsUp(who, reason string) billAct {
+	return billAct{do: func(b *billCall) error { return b.phone(who).Hangup(b.ctx, reason) }, event: "HANGUP", who: who}
 }
 
-func presses(who, digits string) func(b *billCall) error {
-	return func(b *billCall) error { return b.phone(who).Press(b.ctx, digits) }
+func presses(who, digits string) billAct {
+	return billAct{do: func(b *billCall) error { return b.phone(who).Press(b.ctx, digits) }}
 }
 
 // carolGone waits until Carol's phone has hung up.
-func carolGone(b *billCall) error {
+var carolGone = billAct{do: func(b *billCall) error {
 	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
 	defer cancel()
 	waitFor(b.t, ctx, func() error {
@@ -405,24 +422,24 @@ func carolGone(b *billCall) error {
 		return nil
 	})
 	return nil
-}
+}}
 
 var billScripts = []billScript{
 	{
 		// Attended transfer completed: Alice consults Carol, then hangs up.
 		name: "completed",
 		steps: []billStep{
-			{2 * time.Second, "ring", transferTo("*2")},
+			{2 * time.Second, "code", transferTo("*2")},
 			{time.Second, "carol-answers", answers("carol")},
 			{2 * time.Second, "alice-hangs-up", hangsUp("alice", "normal")},
 			{2 * time.Second, "bob-hangs-up", hangsUp("bob", "normal")},
 		},
 		talk: map[string][2]string{
-			"alice-bob": {"answer", "ring"},
+			"alice-bob": {"answer", "code"},
 			// Alice's own channel is billed from the transfer's start,
 			// Carol's ringing included: Asterisk's CDRs bill party A's
 			// time (native does the same).
-			"alice-carol": {"ring", "alice-hangs-up"},
+			"alice-carol": {"code", "alice-hangs-up"},
 			"bob-carol":   {"alice-hangs-up", "bob-hangs-up"},
 		},
 		carolAnswered: true, outcome: "completed", nativeEvent: "ATTENDEDTRANSFER",
@@ -433,7 +450,7 @@ var billScripts = []billScript{
 		// while Carol rang is billed with Bob, to whom she returns.
 		name: "takeback",
 		steps: []billStep{
-			{2 * time.Second, "ring", transferTo("*2")},
+			{2 * time.Second, "code", transferTo("*2")},
 			{2 * time.Second, "takeback", presses("alice", "*1")},
 			{0, "carol-gone", carolGone},
 			{2 * time.Second, "alice-hangs-up", hangsUp("alice", "normal")},
@@ -447,13 +464,15 @@ var billScripts = []billScript{
 		// and talks with Bob. Alice's wait alone is billed to nobody.
 		name: "partial",
 		steps: []billStep{
-			{2 * time.Second, "ring", transferTo("*2")},
-			{time.Second, "alice-hangs-up", hangsUp("alice", "normal")},
+			// Two seconds: native bills Alice's wait with Carol, and its
+			// check ("no talk" above half a second) needs a clear margin.
+			{2 * time.Second, "code", transferTo("*2")},
+			{2 * time.Second, "alice-hangs-up", hangsUp("alice", "normal")},
 			{2 * time.Second, "carol-answers", answers("carol")},
 			{2 * time.Second, "bob-hangs-up", hangsUp("bob", "normal")},
 		},
 		talk: map[string][2]string{
-			"alice-bob": {"answer", "ring"},
+			"alice-bob": {"answer", "code"},
 			"bob-carol": {"carol-answers", "bob-hangs-up"},
 		},
 		carolAnswered: true, outcome: "partial-completed", nativeEvent: "ATTENDEDTRANSFER",
@@ -463,12 +482,12 @@ var billScripts = []billScript{
 		// Blind transfer: Alice is gone at once, Carol answers Bob.
 		name: "blind",
 		steps: []billStep{
-			{2 * time.Second, "ring", transferTo("*7")},
+			{2 * time.Second, "code", transferTo("*7")},
 			{2 * time.Second, "carol-answers", answers("carol")},
 			{2 * time.Second, "bob-hangs-up", hangsUp("bob", "normal")},
 		},
 		talk: map[string][2]string{
-			"alice-bob": {"answer", "ring"},
+			"alice-bob": {"answer", "code"},
 			"bob-carol": {"carol-answers", "bob-hangs-up"},
 		},
 		carolAnswered: true, outcome: "partial-completed", nativeEvent: "BLINDTRANSFER",
@@ -478,7 +497,7 @@ var billScripts = []billScript{
 		// Failed transfer: Carol is busy; Alice is back with Bob.
 		name: "failed",
 		steps: []billStep{
-			{2 * time.Second, "ring", transferTo("*2")},
+			{2 * time.Second, "code", transferTo("*2")},
 			{2 * time.Second, "carol-busy", hangsUp("carol", "busy")},
 			{2 * time.Second, "alice-hangs-up", hangsUp("alice", "normal")},
 		},
@@ -488,20 +507,57 @@ var billScripts = []billScript{
 	},
 }
 
-// run plays the script on b and returns what its records must say.
-func (sc billScript) run(b *billCall) billExpect {
+// play plays the script on b.
+func (sc billScript) play(b *billCall) {
 	b.t.Helper()
 	b.start()
 	for _, st := range sc.steps {
 		b.sleep(st.after)
 		b.mark(st.mark)
-		b.must(st.do(b))
+		b.must(st.act.do(b))
+	}
+}
+
+// expect says what the records must say, from the moments Asterisk saw
+// the script's actions (their CEL events in recs).
+func (sc billScript) expect(b *billCall, recs CallRecords, party func(string) string) billExpect {
+	b.t.Helper()
+	for _, st := range sc.steps {
+		if st.act.event == "" {
+			continue
+		}
+		at, ok := eventAfter(recs, st.act.event, st.act.who, party, b.at[st.mark])
+		if !ok {
+			b.t.Fatalf("no CEL %s of %s after step %q", st.act.event, st.act.who, st.mark)
+		}
+		b.at[st.mark] = at
 	}
 	want := billExpect{talk: map[string]float64{}, carolAnswered: sc.carolAnswered, outcome: sc.outcome, nativeEvent: sc.nativeEvent}
 	for pair, span := range sc.talk {
 		want.talk[pair] = b.since(span[0], span[1])
 	}
 	return want
+}
+
+// eventAfter is the time of the first CEL event of who's channels after
+// from (less a little: the two clocks are the same, the test's mark is
+// taken just before it acts). dtmfEnd is a received #.
+func eventAfter(recs CallRecords, event, who string, party func(string) string, from time.Time) (time.Time, bool) {
+	since := float64(from.UnixMicro())/1e6 - 0.2
+	for _, e := range recs.CELs {
+		if e.EventTime < since || party(e.ChanName) != who {
+			continue
+		}
+		match := e.EventType == event
+		if event == dtmfEnd {
+			match = e.EventType == "DTMF" && e.UserDefType == "Received" && strings.Contains(e.Extra, `"digit":"#"`)
+		}
+		if match {
+			sec := math.Floor(e.EventTime)
+			return time.Unix(int64(sec), int64((e.EventTime-sec)*1e9)), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // billRuns counts the runs of TestBillingRecords in this process.
@@ -523,12 +579,14 @@ func TestBillingRecords(t *testing.T) {
 			t.Run(sc.name+"/"+path, func(t *testing.T) {
 				t.Parallel()
 				b := newBillCall(t, tag, native)
-				want := sc.run(b)
+				sc.play(b)
+				recs := b.records()
+				want := sc.expect(b, recs, party)
 				var differs []string
 				if native {
 					differs = sc.nativeDiffers
 				}
-				checkBilling(t, sc.name, path, b.records(), want, localCheck(tag, native), differs)
+				checkBilling(t, sc.name, path, recs, want, localCheck(tag, native), differs)
 			})
 		}
 	}
