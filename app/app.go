@@ -92,13 +92,14 @@ type Hooks struct {
 }
 
 // New builds the application. The client must have been created for
-// cfg.ARI.App; Run starts its event stream.
-func New(cfg Config, client *ari.Client, log zerolog.Logger, hooks Hooks) (*App, error) {
+// cfg.ARI.App; Run starts its event stream. Every set of hooks observes
+// every call, in the order given.
+func New(cfg Config, client *ari.Client, log zerolog.Logger, hooks ...Hooks) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	a := &App{
-		cfg: cfg, client: client, log: log, hooks: hooks,
+		cfg: cfg, client: client, log: log, hooks: joinHooks(hooks),
 		accounts:  map[string]*account{},
 		calls:     map[string]*Call{},
 		channels:  map[ari.ChannelID]*Call{},
@@ -164,6 +165,30 @@ func (a *App) Run(ctx context.Context) error {
 
 // Drain stops taking new calls; live calls carry on to their end.
 func (a *App) Drain() { a.draining.Store(true) }
+
+// WaitCalls returns when no call is live any more (each call's goroutine
+// has let go of it), or with ctx's error when ctx ends first. Calls that
+// start meanwhile are waited for too.
+func (a *App) WaitCalls(ctx context.Context) error {
+	for {
+		a.mu.Lock()
+		done := make([]chan struct{}, 0, len(a.calls))
+		for _, c := range a.calls {
+			done = append(done, c.done)
+		}
+		a.mu.Unlock()
+		if len(done) == 0 {
+			return nil
+		}
+		for _, d := range done {
+			select {
+			case <-d:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+}
 
 // LiveCalls is the number of calls in progress.
 func (a *App) LiveCalls() int {
@@ -277,6 +302,7 @@ func (a *App) release(c *Call) {
 			delete(a.bridges, id)
 		}
 	}
+	close(c.done)
 }
 
 // startCall validates the Stasis arguments and starts a call:

@@ -38,6 +38,9 @@ type Call struct {
 	bridge ari.BridgeID
 	inbox  *inbox
 	info   atomic.Pointer[CallInfo]
+	// done is closed when the call's goroutine has let go of the call
+	// (App.release): App.WaitCalls waits on it.
+	done chan struct{}
 
 	// Owned by the call goroutine.
 	phase       callPhase
@@ -155,6 +158,7 @@ func newCall(a *App, acct *account, id string) *Call {
 		id: id, app: a, acct: acct,
 		bridge:      ari.BridgeID(id),
 		inbox:       newInbox(),
+		done:        make(chan struct{}),
 		legs:        map[ari.ChannelID]*leg{},
 		timers:      map[string]*time.Timer{},
 		hangAfter:   map[ari.PlaybackID]ari.ChannelID{},

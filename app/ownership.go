@@ -175,10 +175,11 @@ func (a *App) Handoff(ctx context.Context) int {
 	a.postAll(stopCall{})
 	// Let the calls' goroutines stop before the leases go, so two instances
 	// never act on a call at once.
-	deadline := time.Now().Add(5 * time.Second)
-	for a.LiveCalls() > 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if err := a.WaitCalls(wctx); err != nil {
+		a.log.Warn().Int("live_calls", a.LiveCalls()).Msg("hand off: calls still stopping after 5s; their leases go anyway")
 	}
+	cancel()
 	for _, id := range ids {
 		if err := a.own.Release(ctx, id); err != nil {
 			a.log.Warn().Err(err).Str(keyCallID, id).Msg("hand off call")

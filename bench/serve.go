@@ -15,25 +15,23 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/transferd/transferd/app"
-	"github.com/transferd/transferd/app/httpapi"
-	"github.com/transferd/transferd/ari"
 	"github.com/transferd/transferd/service"
 )
 
-// serveTransferd is `bench serve-transferd`: transferd as cmd/transferd
-// wires it (keep the two in step) (configuration file, metrics, hooks, its own ARI
-// client, JSON logs on stderr), run as a separate process so its CPU time
-// can be read from /proc, plus what cmd/transferd does not have yet:
-// net/http/pprof and a heap reading after a forced GC (/bench/heap), on a
-// second listener the benchmark alone uses.
+// serveTransferd is `bench serve-transferd`: transferd built by package
+// service exactly as cmd/transferd builds it (configuration file, ARI
+// transport and client, metrics, event hub, application, HTTP server,
+// drain on SIGTERM), run as a separate process so its CPU time can be read
+// from /proc. The benchmark adds only its probes (every code-to-hold
+// latency, every ARI request's duration) and, on a second listener it
+// alone uses, net/http/pprof and a heap reading after a forced GC
+// (/bench/heap).
 func serveTransferd(args []string) int {
 	fs := flag.NewFlagSet("serve-transferd", flag.ContinueOnError)
 	configPath := fs.String("config", "", "transferd configuration file")
 	debugAddr := fs.String("debug", "", "listen address for pprof and /bench/heap")
-	pool := fs.Int("http-pool", 0, "if > 0: keep at most this many HTTP connections to ARI, all reusable (cmd/transferd: Go's defaults, unbounded with 2 idle)")
+	pool := fs.Int("http-pool", 0, "if > 0: keep at most this many HTTP connections to ARI, all reusable (0: Go's default client, as cmd/transferd)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -46,13 +44,7 @@ func serveTransferd(args []string) int {
 		fmt.Fprintln(os.Stderr, "serve-transferd:", err)
 		return 2
 	}
-	level, err := zerolog.ParseLevel(cfg.Log.Level)
-	if err != nil {
-		level = zerolog.InfoLevel
-	}
-	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
-	host, _ := os.Hostname()
-	log := zerolog.New(os.Stderr).Level(level).With().Timestamp().Str("instance", fmt.Sprintf("%s-%d", host, os.Getpid())).Logger()
+	log := service.Logger(cfg.Log, service.InstanceID(cfg))
 
 	var hc *http.Client
 	if *pool > 0 {
@@ -61,56 +53,32 @@ func serveTransferd(args []string) int {
 		tp.MaxIdleConnsPerHost = *pool
 		hc = &http.Client{Transport: tp}
 	}
-	transport, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password, Client: hc})
-	if err != nil {
-		log.Error().Err(err).Msg("ari transport")
-		return 2
-	}
-	metrics := app.NewMetrics()
-	// The benchmark's addition: every ARI request's exact duration, by
-	// method and path template.
+	// The benchmark's probes: every ARI request's exact duration, by
+	// method and path template, and every code-to-hold latency (the
+	// metrics' histograms have coarse buckets).
 	reqs := &reqRecorder{by: map[string][]time.Duration{}}
-	onRequest := func(method, path string, status int, d time.Duration) {
-		metrics.ObserveARI(method, path, status, d)
-		reqs.add(method+" "+path, d)
-	}
-	client, err := ari.New(ari.Options{Transport: transport, Apps: []string{cfg.ARI.App},
-		Logger: log.With().Str("component", "ari").Logger(), OnRequest: onRequest})
-	if err != nil {
-		log.Error().Err(err).Msg("ari client")
-		return 2
-	}
-	metrics.WatchARI(client.Stats)
-	hub := httpapi.NewHub(httpapi.HubOptions{})
-	hooks := metrics.Hooks()
-	hooks.CallChanged = hub.Publish
-	// The benchmark's addition: every code-to-hold latency, exactly (the
-	// metric's histogram has coarse buckets).
 	holds := &holdRecorder{}
-	if f := hooks.TransfereeHeld; f != nil {
-		hooks.TransfereeHeld = func(d time.Duration) { f(d); holds.add(d) }
-	} else {
-		hooks.TransfereeHeld = holds.add
-	}
-	application, err := app.New(cfg, client, log, hooks)
-	if err != nil {
-		log.Error().Err(err).Msg("app")
-		return 2
-	}
-	handler, err := service.HTTPHandler(application, cfg, metrics, hub, log)
-	if err != nil {
-		log.Error().Err(err).Msg("http api")
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-
-	var servers []*http.Server
-	if cfg.HTTP.Listen != "" {
-		srv := &http.Server{Addr: cfg.HTTP.Listen, Handler: handler, ReadHeaderTimeout: 5 * time.Second}
-		srv.RegisterOnShutdown(hub.Close)
-		servers = append(servers, srv)
+	svc, err := service.New(ctx, cfg, service.Options{
+		Log:           log,
+		Hooks:         []app.Hooks{{TransfereeHeld: holds.add}},
+		OnARIRequest:  func(method, path string, _ int, d time.Duration) { reqs.add(method+" "+path, d) },
+		ARIHTTPClient: hc,
+	})
+	if err != nil {
+		log.Error().Err(err).Msg("transferd could not start")
+		return 1
 	}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		if s := <-sigs; s == syscall.SIGTERM {
+			svc.Drain(context.Background())
+		}
+		stop()
+	}()
+
 	if *debugAddr != "" {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -127,7 +95,7 @@ func serveTransferd(args []string) int {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(heapReading{
 				HeapAlloc: ms.HeapAlloc, HeapInuse: ms.HeapInuse, HeapObjects: ms.HeapObjects, StackInuse: ms.StackInuse,
-				Goroutines: runtime.NumGoroutine(), LiveCalls: application.LiveCalls(), Sys: ms.Sys,
+				Goroutines: runtime.NumGoroutine(), LiveCalls: svc.App.LiveCalls(), Sys: ms.Sys,
 			})
 		})
 		mux.HandleFunc("/bench/holds", func(w http.ResponseWriter, r *http.Request) {
@@ -138,24 +106,16 @@ func serveTransferd(args []string) int {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(reqs.take(r.URL.Query().Has("reset")))
 		})
-		servers = append(servers, &http.Server{Addr: *debugAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second})
-	}
-	for _, srv := range servers {
+		debug := &http.Server{Addr: *debugAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() {
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error().Err(err).Str("listen", srv.Addr).Msg("http server")
+			if err := debug.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error().Err(err).Str("listen", debug.Addr).Msg("debug server")
 				stop()
 			}
 		}()
+		defer debug.Close()
 	}
-	log.Info().Str("ari_url", cfg.ARI.URL).Str("app", cfg.ARI.App).Str("http", cfg.HTTP.Listen).Msg("transferd (bench) starting")
-	err = application.Run(ctx)
-	for _, srv := range servers {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
-	}
-	if err != nil {
+	if err := svc.Run(ctx); err != nil {
 		log.Error().Err(err).Msg("transferd stopped")
 		return 1
 	}

@@ -1,11 +1,16 @@
 package integration
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/ari"
 )
 
 func (s *scenario) answer(ph *Phone) {
@@ -460,7 +465,12 @@ func TestScenario16AppRestart(t *testing.T) {
 				s.answer(carol)
 				s.transferState(call, "Consulting")
 			}
-			time.Sleep(300 * time.Millisecond) // let the snapshot reach Asterisk
+			// The snapshot the next start restores from is in Asterisk.
+			if consulting {
+				s.storedState(call, "Consulting")
+			} else {
+				s.storedState(call, "CallingTarget")
+			}
 			s.stop()
 			if !consulting {
 				s.answer(carol) // answered while transferd is down
@@ -478,4 +488,35 @@ func TestScenario16AppRestart(t *testing.T) {
 			s.callGone()
 		})
 	}
+}
+
+// storedState waits until the snapshot of call in Asterisk (app.GlobalStore,
+// what a restarted transferd reads) has its transfer in state.
+func (s *scenario) storedState(call ari.ChannelID, state string) {
+	s.t.Helper()
+	client, err := newClient()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	store := app.NewGlobalStore(client, s.cfg.ARI.App, zerolog.Nop())
+	ctx, cancel := context.WithTimeout(s.ctx, 15*time.Second)
+	defer cancel()
+	waitFor(s.t, ctx, func() error {
+		b, err := store.Load(ctx, string(call))
+		if err != nil {
+			return fmt.Errorf("snapshot of %s: %w", call, err)
+		}
+		var snap struct {
+			Xfer *struct {
+				State string `json:"state"`
+			} `json:"xfer"`
+		}
+		if err := json.Unmarshal(b, &snap); err != nil {
+			return fmt.Errorf("snapshot of %s: %w", call, err)
+		}
+		if snap.Xfer == nil || snap.Xfer.State != state {
+			return fmt.Errorf("stored snapshot of %s: %s, want transfer state %s", call, b, state)
+		}
+		return nil
+	})
 }

@@ -14,13 +14,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	"github.com/rs/zerolog"
 	"gopkg.in/yaml.v3"
 
 	"github.com/transferd/transferd/app"
@@ -127,63 +124,14 @@ func run() int {
 		return 0
 	}
 
-	log := newLogger(cfg.Log, instanceID(cfg))
-	var transport ari.Transport
-	var ns *natsSetup
-	if cfg.NATS.Enabled() {
-		var err error
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		ns, err = setupNATS(sctx, cfg, log)
-		cancel()
-		if err != nil {
-			log.Error().Err(err).Msg("nats")
-			return 1
-		}
-		defer ns.close()
-		transport = ns.transport
-		log.Info().Str("instance", instanceID(cfg)).Msg("ARI through NATS; calls shared with other instances")
-	} else {
-		t, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password})
-		if err != nil {
-			log.Error().Err(err).Msg("ari transport")
-			return 2
-		}
-		transport = t
-	}
-	metrics := app.NewMetrics()
-	client, err := ari.New(ari.Options{Transport: transport, Apps: []string{cfg.ARI.App},
-		Logger: log.With().Str("component", "ari").Logger(), OnRequest: metrics.ObserveARI})
-	if err != nil {
-		log.Error().Err(err).Msg("ari client")
-		return 2
-	}
-	metrics.WatchARI(client.Stats)
-	// The event hub hears every call change on the calls' goroutines and
-	// fans it out to the API's event streams without blocking them.
-	hub := httpapi.NewHub(httpapi.HubOptions{})
-	application, err := app.New(cfg, client, log, combineHooks(metrics.Hooks(), hub.Hooks()))
-	if err != nil {
-		log.Error().Err(err).Msg("app")
-		return 2
-	}
-	if ns != nil {
-		application.SetStore(ns.cluster)
-		application.SetOwnership(ns.cluster)
-		application.SetDialogs(dialogs{ns.transport})
-		application.AddReadyCheck(ns.ready)
-		// Events published while NATS was away are lost: every call checks
-		// its legs against Asterisk once NATS is back.
-		resync := func() { application.ResyncSoon() }
-		ns.reconnected.Store(&resync)
-	}
-	handler, err := service.HTTPHandler(application, cfg, metrics, hub, log)
-	if err != nil {
-		log.Error().Err(err).Msg("http api")
-		return 2
-	}
-
+	log := service.Logger(cfg.Log, service.InstanceID(cfg))
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	svc, err := service.New(ctx, cfg, service.Options{Log: log})
+	if err != nil {
+		log.Error().Err(err).Msg("transferd could not start")
+		return 1
+	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
@@ -193,60 +141,14 @@ func run() int {
 				stop()
 				return
 			}
-			log.Info().Int("live_calls", application.LiveCalls()).Msg("SIGTERM: draining, no new calls")
-			application.Drain()
+			log.Info().Int("live_calls", svc.App.LiveCalls()).Msg("SIGTERM: draining, no new calls")
 			go func() {
-				tick := time.NewTicker(200 * time.Millisecond)
-				defer tick.Stop()
-				deadline := time.After(cfg.DrainTimeout)
-				for application.LiveCalls() > 0 {
-					select {
-					case <-tick.C:
-					case <-deadline:
-						if ns != nil {
-							// Other instances take the rest over.
-							n := application.Handoff(context.Background())
-							log.Info().Int("calls", n).Msg("drain: calls handed to the other instances")
-						} else {
-							// Alone: the calls stay bridged in Asterisk,
-							// in Stasis, and the next start carries them on.
-							log.Warn().Int("live_calls", application.LiveCalls()).Dur("drain_timeout", cfg.DrainTimeout).
-								Msg("drain timeout: exiting; the live calls stay bridged in Asterisk and are recovered on the next start")
-						}
-						stop()
-						return
-					}
-				}
+				svc.Drain(context.Background())
 				stop()
 			}()
 		}
 	}()
-
-	var srv *http.Server
-	if cfg.HTTP.Listen != "" {
-		ln, err := httpapi.Listen(cfg.HTTP.Listen, cfg.HTTP.MaxConnections)
-		if err != nil {
-			log.Error().Err(err).Str("listen", cfg.HTTP.Listen).Msg("http server")
-			return 1
-		}
-		srv = httpapi.NewServer(handler, cfg.HTTP)
-		// Event streams never end by themselves: end them on shutdown.
-		srv.RegisterOnShutdown(hub.Close)
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error().Err(err).Str("listen", cfg.HTTP.Listen).Msg("http server")
-				stop()
-			}
-		}()
-	}
-	log.Info().Str("ari_url", cfg.ARI.URL).Str("app", cfg.ARI.App).Str("http", cfg.HTTP.Listen).Msg("transferd starting")
-	err = application.Run(ctx)
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
-	}
-	if err != nil {
+	if err := svc.Run(ctx); err != nil {
 		log.Error().Err(err).Msg("transferd stopped")
 		return 1
 	}
@@ -268,24 +170,6 @@ func loadConfig(path string) (app.Config, error) {
 	return cfg, nil
 }
 
-// newLogger logs with the instance id on every line: nats.instance when
-// set, so the lines match the leases, else host-pid.
-func newLogger(c app.LogConfig, instance string) zerolog.Logger {
-	level, err := zerolog.ParseLevel(c.Level)
-	if err != nil {
-		level = zerolog.InfoLevel
-	}
-	// Millisecond timestamps: transfer steps happen within milliseconds.
-	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
-	var log zerolog.Logger
-	if c.Format == "console" {
-		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"})
-	} else {
-		log = zerolog.New(os.Stderr)
-	}
-	return log.Level(level).With().Timestamp().Str("instance", instance).Logger()
-}
-
 // redacted hides secrets in --print-config output.
 func redacted(c app.Config) app.Config {
 	if c.ARI.Password != "" {
@@ -302,59 +186,4 @@ func redacted(c app.Config) app.Config {
 	}
 	c.Accounts = accts
 	return c
-}
-
-// combineHooks calls each set of hooks in turn for every event. base is
-// kept whole (a hook field added later still reaches it); more may set the
-// fields known here.
-func combineHooks(base app.Hooks, more ...app.Hooks) app.Hooks {
-	out := base
-	for _, h := range more {
-		if f := h.CallChanged; f != nil {
-			prev := out.CallChanged
-			out.CallChanged = func(ci app.CallInfo) {
-				if prev != nil {
-					prev(ci)
-				}
-				f(ci)
-			}
-		}
-		if f := h.CallStarted; f != nil {
-			prev := out.CallStarted
-			out.CallStarted = func() {
-				if prev != nil {
-					prev()
-				}
-				f()
-			}
-		}
-		if f := h.CallEnded; f != nil {
-			prev := out.CallEnded
-			out.CallEnded = func() {
-				if prev != nil {
-					prev()
-				}
-				f()
-			}
-		}
-		if f := h.TransfereeHeld; f != nil {
-			prev := out.TransfereeHeld
-			out.TransfereeHeld = func(d time.Duration) {
-				if prev != nil {
-					prev(d)
-				}
-				f(d)
-			}
-		}
-		if f := h.TransferEnded; f != nil {
-			prev := out.TransferEnded
-			out.TransferEnded = func(account, outcome string, seconds float64) {
-				if prev != nil {
-					prev(account, outcome, seconds)
-				}
-				f(account, outcome, seconds)
-			}
-		}
-	}
-	return out
 }

@@ -1,23 +1,19 @@
-package main
+package service
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
 	"github.com/transferd/transferd/app"
 	"github.com/transferd/transferd/ari"
-	"github.com/transferd/transferd/ari/natsproxy"
 	"github.com/transferd/transferd/ari/natstransport"
 	"github.com/transferd/transferd/cluster"
 	"github.com/transferd/transferd/natsbus"
@@ -35,9 +31,11 @@ type natsSetup struct {
 	cluster     *cluster.Cluster
 }
 
-// connectNATS starts the embedded server when configured and connects.
-// onReconnect, if set, runs after each reconnect to the NATS server.
-func connectNATS(cfg app.NATSConfig, name string, log zerolog.Logger, onReconnect func()) (*natsbus.Server, *nats.Conn, error) {
+// ConnectNATS starts the embedded server when configured and connects
+// (name is the connection's name on the server). onReconnect, if set, runs
+// after each reconnect to the NATS server. The caller closes the
+// connection and shuts the server (when not nil) down.
+func ConnectNATS(cfg app.NATSConfig, name string, log zerolog.Logger, onReconnect func()) (*natsbus.Server, *nats.Conn, error) {
 	url := cfg.URL
 	var srv *natsbus.Server
 	if cfg.Embedded {
@@ -78,7 +76,7 @@ func connectNATS(cfg app.NATSConfig, name string, log zerolog.Logger, onReconnec
 // setupNATS prepares NATS mode for the app.
 func setupNATS(ctx context.Context, cfg app.Config, log zerolog.Logger) (*natsSetup, error) {
 	n := &natsSetup{}
-	srv, nc, err := connectNATS(cfg.NATS, "transferd-"+instanceID(cfg), log, func() {
+	srv, nc, err := ConnectNATS(cfg.NATS, "transferd-"+InstanceID(cfg), log, func() {
 		if f := n.reconnected.Load(); f != nil {
 			(*f)()
 		}
@@ -92,7 +90,7 @@ func setupNATS(ctx context.Context, cfg app.Config, log zerolog.Logger) (*natsSe
 		nc.Close()
 		return nil, err
 	}
-	cl, err := cluster.New(ctx, nc, cluster.Options{Name: cfg.ARI.App, Instance: instanceID(cfg), LeaseTTL: cfg.NATS.LeaseTTL,
+	cl, err := cluster.New(ctx, nc, cluster.Options{Name: cfg.ARI.App, Instance: InstanceID(cfg), LeaseTTL: cfg.NATS.LeaseTTL,
 		Replicas: cfg.NATS.Replicas})
 	if err != nil {
 		nc.Close()
@@ -122,7 +120,9 @@ func (n *natsSetup) close() {
 	}
 }
 
-func instanceID(cfg app.Config) string {
+// InstanceID is this instance's id in call leases and on every log line:
+// nats.instance when set, else host-pid.
+func InstanceID(cfg app.Config) string {
 	if cfg.NATS.Instance != "" {
 		return cfg.NATS.Instance
 	}
@@ -148,74 +148,3 @@ func (d dialogs) Join(ctx context.Context, dialog string, channels []ari.Channel
 }
 
 func (d dialogs) Leave(dialog string) { d.t.LeaveDialog(dialog) }
-
-const proxyUsage = `transferd proxy — serve one Asterisk's ARI on NATS (the ari-proxy v5 protocol)
-
-Usage:
-  transferd proxy --config FILE [--node NAME] [--nats URL]
-
-Run one per Asterisk (and Stasis application). It connects to ari.url of the
-configuration, publishes that Asterisk's events and answers ARI requests on
-NATS for any number of transferd instances started with nats.url set.
-
-`
-
-// runProxy is the `transferd proxy` subcommand.
-func runProxy(args []string) int {
-	fs := flag.NewFlagSet("transferd proxy", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), proxyUsage)
-		fs.PrintDefaults()
-	}
-	configPath := fs.String("config", os.Getenv("TRANSFERD_CONFIG"), "configuration file (YAML): ari, nats and log sections")
-	natsURL := fs.String("nats", "", "NATS URL (overrides nats.url)")
-	node := fs.String("node", "", "node name announced for this Asterisk (default: its entity id)")
-	ariURL := fs.String("ari-url", "", "ARI base URL (overrides ari.url)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	cfg, err := loadConfig(*configPath)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "transferd proxy:", err)
-		return 2
-	}
-	if *natsURL != "" {
-		cfg.NATS.URL = *natsURL
-	}
-	if *ariURL != "" {
-		cfg.ARI.URL = *ariURL
-	}
-	if !cfg.NATS.Enabled() {
-		fmt.Fprintln(os.Stderr, "transferd proxy: nats.url (or --nats, or nats.embedded) is required")
-		return 2
-	}
-	log := newLogger(cfg.Log, instanceID(cfg)).With().Str("component", "proxy").Str("node", *node).Logger()
-	srv, nc, err := connectNATS(cfg.NATS, "transferd-proxy-"+*node, log, nil)
-	if err != nil {
-		log.Error().Err(err).Msg("nats")
-		return 1
-	}
-	defer func() {
-		nc.Close()
-		if srv != nil {
-			srv.Shutdown()
-		}
-	}()
-	tr, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password})
-	if err != nil {
-		log.Error().Err(err).Msg("ari")
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	log.Info().Str("ari_url", cfg.ARI.URL).Str("app", cfg.ARI.App).Msg("proxy starting")
-	err = natsproxy.Run(ctx, natsproxy.Options{NC: nc, App: cfg.ARI.App, Transport: tr, Node: *node, Logger: log})
-	if err != nil && !errors.Is(err, context.Canceled) {
-		log.Error().Err(err).Msg("proxy stopped")
-		return 1
-	}
-	return 0
-}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/ari/natsproxy"
+	"github.com/transferd/transferd/service"
+)
+
+const proxyUsage = `transferd proxy — serve one Asterisk's ARI on NATS (the ari-proxy v5 protocol)
+
+Usage:
+  transferd proxy --config FILE [--node NAME] [--nats URL]
+
+Run one per Asterisk (and Stasis application). It connects to ari.url of the
+configuration, publishes that Asterisk's events and answers ARI requests on
+NATS for any number of transferd instances started with nats.url set.
+
+`
+
+// runProxy is the `transferd proxy` subcommand.
+func runProxy(args []string) int {
+	fs := flag.NewFlagSet("transferd proxy", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), proxyUsage)
+		fs.PrintDefaults()
+	}
+	configPath := fs.String("config", os.Getenv("TRANSFERD_CONFIG"), "configuration file (YAML): ari, nats and log sections")
+	natsURL := fs.String("nats", "", "NATS URL (overrides nats.url)")
+	node := fs.String("node", "", "node name announced for this Asterisk (default: its entity id)")
+	ariURL := fs.String("ari-url", "", "ARI base URL (overrides ari.url)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "transferd proxy:", err)
+		return 2
+	}
+	if *natsURL != "" {
+		cfg.NATS.URL = *natsURL
+	}
+	if *ariURL != "" {
+		cfg.ARI.URL = *ariURL
+	}
+	if !cfg.NATS.Enabled() {
+		fmt.Fprintln(os.Stderr, "transferd proxy: nats.url (or --nats, or nats.embedded) is required")
+		return 2
+	}
+	log := service.Logger(cfg.Log, service.InstanceID(cfg)).With().Str("component", "proxy").Str("node", *node).Logger()
+	srv, nc, err := service.ConnectNATS(cfg.NATS, "transferd-proxy-"+*node, log, nil)
+	if err != nil {
+		log.Error().Err(err).Msg("nats")
+		return 1
+	}
+	defer func() {
+		nc.Close()
+		if srv != nil {
+			srv.Shutdown()
+		}
+	}()
+	tr, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password})
+	if err != nil {
+		log.Error().Err(err).Msg("ari")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log.Info().Str("ari_url", cfg.ARI.URL).Str("app", cfg.ARI.App).Msg("proxy starting")
+	err = natsproxy.Run(ctx, natsproxy.Options{NC: nc, App: cfg.ARI.App, Transport: tr, Node: *node, Logger: log})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Error().Err(err).Msg("proxy stopped")
+		return 1
+	}
+	return 0
+}
