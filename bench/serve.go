@@ -9,10 +9,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"os/signal"
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/transferd/transferd/app"
@@ -70,14 +68,6 @@ func serveTransferd(args []string) int {
 		log.Error().Err(err).Msg("transferd could not start")
 		return 1
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		if s := <-sigs; s == syscall.SIGTERM {
-			svc.Drain(context.Background())
-		}
-		stop()
-	}()
 
 	if *debugAddr != "" {
 		mux := http.NewServeMux()
@@ -115,7 +105,7 @@ func serveTransferd(args []string) int {
 		}()
 		defer debug.Close()
 	}
-	if err := svc.Run(ctx); err != nil {
+	if err := svc.RunWithSignals(ctx); err != nil {
 		log.Error().Err(err).Msg("transferd stopped")
 		return 1
 	}

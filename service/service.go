@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -146,16 +148,48 @@ func (s *Service) Run(ctx context.Context) error {
 	return err
 }
 
+// RunWithSignals is Run, ended by the signals as an operator expects:
+// SIGINT stops at once (live calls stay in Stasis for the next start);
+// SIGTERM drains (see Drain) and then stops.
+func (s *Service) RunWithSignals(ctx context.Context) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case sig := <-sigs:
+				if sig == syscall.SIGINT {
+					s.log.Info().Msg("SIGINT: stopping now; live calls stay in Stasis for the next start")
+					stop()
+					return
+				}
+				s.log.Info().Int("live_calls", s.App.LiveCalls()).Msg("SIGTERM: draining, no new calls")
+				go func() {
+					s.Drain(ctx)
+					stop()
+				}()
+			}
+		}
+	}()
+	return s.Run(ctx)
+}
+
 // Drain stops taking new calls and returns once the live calls have ended,
 // or after drain_timeout: then, behind NATS, the calls left are handed to
 // the other instances; alone, they stay bridged in Asterisk, in Stasis,
-// and the next start carries them on. The caller then ends Run.
+// and the next start carries them on. The caller then ends Run. When ctx
+// ends first (a stop during the drain) the calls are left as they are.
 func (s *Service) Drain(ctx context.Context) {
 	s.App.Drain()
 	wctx, cancel := context.WithTimeout(ctx, s.cfg.DrainTimeout)
 	err := s.App.WaitCalls(wctx)
 	cancel()
-	if err == nil {
+	if err == nil || ctx.Err() != nil {
 		return
 	}
 	if s.nats != nil {

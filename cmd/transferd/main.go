@@ -15,8 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"gopkg.in/yaml.v3"
 
@@ -125,30 +123,13 @@ func run() int {
 	}
 
 	log := service.Logger(cfg.Log, service.InstanceID(cfg))
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
+	ctx := context.Background()
 	svc, err := service.New(ctx, cfg, service.Options{Log: log})
 	if err != nil {
 		log.Error().Err(err).Msg("transferd could not start")
 		return 1
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		for s := range sigs {
-			if s == syscall.SIGINT {
-				log.Info().Msg("SIGINT: stopping now; live calls stay in Stasis for the next start")
-				stop()
-				return
-			}
-			log.Info().Int("live_calls", svc.App.LiveCalls()).Msg("SIGTERM: draining, no new calls")
-			go func() {
-				svc.Drain(context.Background())
-				stop()
-			}()
-		}
-	}()
-	if err := svc.Run(ctx); err != nil {
+	if err := svc.RunWithSignals(ctx); err != nil {
 		log.Error().Err(err).Msg("transferd stopped")
 		return 1
 	}
