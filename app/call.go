@@ -326,9 +326,10 @@ func (c *Call) createLeg(ctx context.Context, l *leg) error {
 			c.createUnanswered(l, err)
 			return nil
 		case l.pending.createLost && errors.Is(err, ari.ErrConflict):
-			// Created again after a lost answer: the first create got
-			// through after all.
+			// Created again after a lost answer (or by a restart): the
+			// first create got through after all, and its dial may follow.
 			c.log.Info().Str(keyChannelID, string(l.id)).Msg("the create whose answer was lost reached Asterisk")
+			l.pending.inFlightUntil = time.Now().Add(inFlightGrace)
 		default:
 			l.gone = true
 			return fmt.Errorf("create %s (%s): %w", l.id, ds, err)
@@ -365,6 +366,10 @@ type pendingDial struct {
 	// createLost: the create got no answer; the reconciler asks Asterisk
 	// whether the channel exists (lostdial.go).
 	createLost bool
+	// inFlightUntil: a dial sent before a restart or takeover may still
+	// land until then; the leg is dialed only if it is still Down
+	// (lostdial.go).
+	inFlightUntil time.Time
 }
 
 // placeCall finishes dial when the leg's StasisStart arrives (or placeWait
@@ -374,6 +379,9 @@ func (c *Call) placeCall(ctx context.Context, l *leg, attempt int) {
 	// Exactly one chain of attempts: the first trigger (StasisStart or
 	// placeWait) starts it, and only the retry it scheduled continues it.
 	if (attempt == 0 && p.started) || (attempt > 0 && attempt != p.retryAt) {
+		return
+	}
+	if c.heldForInFlight(ctx, l) {
 		return
 	}
 	p.started = true

@@ -29,6 +29,51 @@ import (
 	"github.com/transferd/transferd/ari"
 )
 
+// inFlightGrace is how long a dial sent before a restart or a takeover
+// (by this process before it stopped, or by the previous owner) may still
+// land in Asterisk. A leg found Down after a restart is dialed only after
+// it, if still Down: dialing a channel twice runs its dialplan twice
+// (Asterisk 22.10 then crashed on a Local channel: "already has PBX
+// structure", then a failed assertion in stasis_app_exec).
+const inFlightGrace = 3 * time.Second
+
+// heldForInFlight puts off a restored leg's dial until inFlightGrace has
+// passed, then reads the leg: rung or answered meanwhile, the dial landed
+// and is not sent again. It says whether placeCall must stop here.
+func (c *Call) heldForInFlight(ctx context.Context, l *leg) bool {
+	p := l.pending
+	if p.inFlightUntil.IsZero() {
+		return false
+	}
+	id := l.id
+	if wait := time.Until(p.inFlightUntil); wait > 0 {
+		time.AfterFunc(wait, func() { c.post(placeNow{leg: id}) })
+		return true
+	}
+	ch, err := c.app.client.Channels.Get(ctx, id)
+	switch {
+	case errors.Is(err, ari.ErrNotFound):
+		c.post(legGone{leg: id})
+		return true
+	case err != nil:
+		// Not known yet: asked again in a second.
+		p.inFlightUntil = time.Now().Add(time.Second)
+		time.AfterFunc(time.Second, func() { c.post(placeNow{leg: id}) })
+		return true
+	case ch.State != "Down" && ch.State != "Rsrvd":
+		c.log.Info().Str(keyChannelID, string(id)).Str("role", l.role).Str("state", ch.State).
+			Msg("a dial in flight at the restart reached Asterisk; not dialing again")
+		l.pending = nil
+		l.progressed = true
+		if ch.State == "Up" {
+			c.onAnswered(ctx, l)
+		}
+		return true
+	}
+	p.inFlightUntil = time.Time{}
+	return false
+}
+
 // dialLostPatience is how long a leg whose dial got no answer may stay
 // Down before the reconciler stops asking (it is still watched as a
 // ringing leg).

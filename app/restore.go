@@ -459,16 +459,20 @@ func (c *Call) resumeDials(ctx context.Context) {
 		switch {
 		case errors.Is(err, ari.ErrNotFound):
 			c.log.Info().Str(keyChannelID, string(id)).Msg("restore: creating a leg the restart interrupted")
+			// A create still in flight may land first: a conflict then
+			// means the leg exists (lostdial.go).
+			l.pending.createLost = true
 			if err := c.createLeg(ctx, l); err != nil {
 				c.log.Warn().Err(err).Str(keyChannelID, string(id)).Msg("restore: create leg")
 				c.onLeft(ctx, l, 0)
 			}
-		case err != nil:
-			// Asterisk does not answer: try to place the call; its failure
-			// is reconciled later.
-			c.post(placeNow{leg: id})
-		case ch.State == "Down":
-			c.log.Info().Str(keyChannelID, string(id)).Msg("restore: dialing a leg the restart interrupted")
+		case err != nil, ch.State == "Down":
+			// Dialed only once a dial still in flight (from before the
+			// restart, or the previous owner's) would have landed, and if
+			// the leg is still Down then: a channel dialed twice breaks
+			// (lostdial.go).
+			c.log.Info().Str(keyChannelID, string(id)).Msg("restore: dialing a leg the restart interrupted, unless a dial in flight lands")
+			l.pending.inFlightUntil = time.Now().Add(inFlightGrace)
 			c.post(placeNow{leg: id})
 		default:
 			l.pending = nil // dialed already
