@@ -53,7 +53,7 @@ func (p sipParty) Hangup(ctx context.Context, reason string) error {
 }
 
 func (p sipParty) Press(_ context.Context, digits string) error {
-	p.c.Press(digits, 100*time.Millisecond, 100*time.Millisecond)
+	p.c.Press(digits, keyDown, keyGap)
 	return nil
 }
 
