@@ -56,7 +56,8 @@ type Call struct {
 	hangAfter   map[ari.PlaybackID]ari.ChannelID
 	ringbacks   map[ari.PlaybackID]bool
 	holdBridges map[ari.BridgeID]bool
-	deadlines   map[string]timerSnap // running transfer timers, for snapshots
+	core        map[ari.ChannelID]coreNote // what Asterisk's own transfers said (refercore.go)
+	deadlines   map[string]timerSnap       // running transfer timers, for snapshots
 	version     uint64
 	node        string // Asterisk entity id of the call's node
 	// codeAt is when the last transfer code completed (or an API command
@@ -529,6 +530,10 @@ func (c *Call) onEvent(ctx context.Context, ev ari.Event) {
 		}
 	case *ari.ChannelTransfer:
 		c.onChannelTransfer(ctx, e)
+	case *ari.BridgeBlindTransfer:
+		c.onBridgeBlindTransfer(ctx, e)
+	case *ari.BridgeAttendedTransfer:
+		c.onBridgeAttendedTransfer(ctx, e)
 	case *ari.ChannelDtmfReceived:
 		if l := c.legs[e.Channel.ID]; l != nil {
 			dup := l.dtmf.duplicate(e)

@@ -15,16 +15,18 @@ import (
 // decode. A type added to what app (or the NATS transport and proxy, for
 // their dialogs) handles must be added here.
 var eventTypes = []string{
-	"StasisStart",          // new calls, dialed legs entering, replacements
-	"StasisEnd",            // a leg leaves the application
-	"Dial",                 // progress and answer of dialed legs
-	"ChannelStateChange",   // a second source of "answered"
-	"ChannelHangupRequest", // a party hangs up (with its cause)
-	"ChannelDestroyed",     // a leg is gone (with its cause)
-	"ChannelDtmfReceived",  // feature codes
-	"ChannelTransfer",      // a phone's REFER (refer.go)
-	"PlaybackFinished",     // play-then-hangup, ringbacks that ended
-	"BridgeDestroyed",      // the NATS transport and proxy close a bridge's dialog
+	"StasisStart",            // new calls, dialed legs entering, replacements
+	"StasisEnd",              // a leg leaves the application
+	"Dial",                   // progress and answer of dialed legs
+	"ChannelStateChange",     // a second source of "answered"
+	"ChannelHangupRequest",   // a party hangs up (with its cause)
+	"ChannelDestroyed",       // a leg is gone (with its cause)
+	"ChannelDtmfReceived",    // feature codes
+	"ChannelTransfer",        // a phone's REFER (refer.go)
+	"BridgeBlindTransfer",    // Asterisk's own transfer of a leg (refercore.go)
+	"BridgeAttendedTransfer", // the same, attended
+	"PlaybackFinished",       // play-then-hangup, ringbacks that ended
+	"BridgeDestroyed",        // the NATS transport and proxy close a bridge's dialog
 }
 
 // filterTimeout bounds the filter request.

@@ -107,6 +107,7 @@ func (c *Call) onReplaced(ctx context.Context, m replaced) {
 	if m.new.State == "Up" && !nl.answered {
 		c.onAnswered(ctx, nl)
 	}
+	c.applyCoreNote(ctx, old.id, nl)
 }
 
 // ensureInBridge adds ch to bridge unless it is already in one of the

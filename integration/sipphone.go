@@ -931,3 +931,10 @@ func ulawToLinear(u byte) int16 {
 	}
 	return int16(v)
 }
+
+// Notifies are the sipfrag bodies of the NOTIFYs the call received.
+func (c *SIPCall) Notifies() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.notifies...)
+}
