@@ -57,6 +57,7 @@ type Call struct {
 	ringbacks   map[ari.PlaybackID]bool
 	holdBridges map[ari.BridgeID]bool
 	core        map[ari.ChannelID]coreNote // what Asterisk's own transfers said (refercore.go)
+	refer       *referWatch                // a blind REFER waiting to be told (refer.go)
 	deadlines   map[string]timerSnap       // running transfer timers, for snapshots
 	version     uint64
 	node        string // Asterisk entity id of the call's node
@@ -225,6 +226,7 @@ func (c *Call) run(ctx context.Context, start callStart, restored func(context.C
 				// answers must not wedge the call forever.
 				mctx, cancel := context.WithTimeout(ctx, messageTimeout)
 				c.handle(mctx, m)
+				c.watchRefer(mctx)
 				c.syncConnected(mctx)
 				cancel()
 			}

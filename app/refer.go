@@ -17,15 +17,19 @@ import (
 // application as a ChannelTransfer event; the application tells the phone
 // how it ended with POST /channels/{id}/transfer_progress (a NOTIFY).
 //
-//   - Blind (Refer-To is a number): transferd's own blind transfer of the
-//     other party to that number, as *7<n> does. The phone is told 200
-//     once the transfer started (it then hangs up, as after *7), or 603
-//     when transferd refuses it (a bad number, a transfer already running).
+//   - Blind (Refer-To is a number): transferd transfers the other party to
+//     that number while the phone waits on the line (told 100 Trying).
+//     The target's answer completes the transfer: the phone is told 200
+//     and released. A target that fails (busy, unknown, no answer) gives
+//     the other party back to the phone, which is told 503 (603 for other
+//     failures, and for a REFER refused at once). A phone that hangs up
+//     while the target rings leaves a transfer that goes on as *7's.
 //   - Attended (Refer-To carries Replaces: the phone's two calls, both
 //     through transferd): the consultation call's far end (Carol) is moved
 //     into the first call's bridge beside the other party (Bob), and both
-//     of the phone's legs are released. The phone is told 200 when Carol
-//     is in Bob's bridge, 603 when she cannot be.
+//     of the phone's legs are released. The transfer is opened in the
+//     machine when the REFER arrives and finished when Carol is in Bob's
+//     bridge. The phone is told 200 then, 603 when she cannot be.
 //
 // Either way the outcome is counted and published like a feature-code
 // transfer's.
@@ -106,7 +110,8 @@ func (c *Call) onChannelTransfer(ctx context.Context, e *ari.ChannelTransfer) {
 }
 
 func (c *Call) referBlind(ctx context.Context, l *leg, number string) {
-	if _, err := c.startTransfer(ctx, l, number, nil, false); err != nil {
+	id, err := c.startTransfer(ctx, l, number, nil, false)
+	if err != nil {
 		c.log.Warn().Err(err).Str(keyChannelID, string(l.id)).Str("target", number).Msg("blind REFER refused")
 		state := ari.TransferDeclined
 		if errors.Is(err, ErrInvalidTarget) {
@@ -115,12 +120,58 @@ func (c *Call) referBlind(ctx context.Context, l *leg, number string) {
 		c.referProgress(ctx, l.id, state)
 		return
 	}
-	// As *7: the transfer goes on without the transferor. The phone is
-	// told first, then released.
-	c.referProgress(ctx, l.id, ari.TransferAnswered)
-	if c.xfer != nil {
-		c.hangup(ctx, l.id, "normal")
+	// The phone waits on the line, hearing the ringback, to be told how it
+	// went (watchRefer): the transfer completes as soon as the target
+	// answers, and a target that fails gives the other party back to it.
+	c.refer = &referWatch{src: l.id, xfer: id}
+	c.referProgress(ctx, l.id, ari.TransferProgressing)
+	c.watchRefer(ctx)
+}
+
+// referWatch is a blind REFER's transfer, whose phone waits to be told.
+type referWatch struct {
+	src  ari.ChannelID // the phone's leg
+	xfer string        // the transfer's id
+}
+
+// watchRefer runs after every message of the call: a blind REFER's target
+// that answered completes the transfer (the phone is told 200 and
+// released); a transfer that ended otherwise is told to the phone as a
+// failure (503 for a target that could not be reached or was busy, 603
+// for anything else), the other party back with it by the machine.
+func (c *Call) watchRefer(ctx context.Context) {
+	w := c.refer
+	if w == nil {
+		return
 	}
+	if c.xfer != nil && c.xfer.ID == w.xfer {
+		switch {
+		case c.xfer.Transferor != string(w.src) || c.xfer.State == transfer.Blond:
+			// The phone hung up first: the transfer goes on without it,
+			// as *7 does; nobody is left to tell.
+			c.refer = nil
+		case c.xfer.State == transfer.Consulting:
+			c.refer = nil
+			c.referProgress(ctx, w.src, ari.TransferAnswered)
+			c.step(ctx, transfer.Pressed{Command: transfer.CommandComplete})
+		}
+		return
+	}
+	c.refer = nil
+	outcome := transfer.OutcomeNone
+	if c.lastXfer != nil && c.lastXfer.ID == w.xfer {
+		outcome = c.lastXfer.Outcome
+	}
+	state := ari.TransferDeclined
+	switch outcome {
+	case transfer.OutcomeCompleted, transfer.OutcomePartialCompleted:
+		state = ari.TransferAnswered
+	case transfer.OutcomeBusy, transfer.OutcomeNoAnswer, transfer.OutcomeUnavailable,
+		transfer.OutcomeInvalidNumber, transfer.OutcomeCongestion:
+		state = ari.TransferUnavailable
+	}
+	c.log.Info().Str(keyChannelID, string(w.src)).Stringer("outcome", outcome).Str("told", state).Msg("blind REFER ended")
+	c.referProgress(ctx, w.src, state)
 }
 
 func (c *Call) referAttended(ctx context.Context, l *leg, e *ari.ChannelTransfer) error {
@@ -138,12 +189,47 @@ func (c *Call) referAttended(ctx context.Context, l *leg, e *ari.ChannelTransfer
 	if other == nil || other == c {
 		return fmt.Errorf("the consultation call (%s) is not a call through transferd", drop)
 	}
-	if len(c.liveParties()) != 2 {
-		return fmt.Errorf("%w: %d parties", ErrNotBridged, len(c.liveParties()))
+	parties := c.liveParties()
+	if len(parties) != 2 {
+		return fmt.Errorf("%w: %d parties", ErrNotBridged, len(parties))
 	}
+	transferee := parties[0]
+	if transferee.id == l.id {
+		transferee = parties[1]
+	}
+	c.startReferTransfer(ctx, l, transferee, e.ReferTo.ConnectedChannel.Caller.Number)
 	c.referProgress(ctx, l.id, ari.TransferProgressing)
 	other.post(handOver{from: c, keep: keep, drop: drop, src: l.id})
 	return nil
+}
+
+// startReferTransfer opens the transfer an attended REFER does, as a
+// feature code's opens one: counted from now, published (the event stream
+// says transfer.started), billed. It waits in the machine's Checking
+// state (nothing has moved: the transferor still talks to the
+// transferee) until the consultation call hands its far end over
+// (onAdopt). The machine's availability check is not run: the target is
+// already up.
+func (c *Call) startReferTransfer(ctx context.Context, transferor, transferee *leg, number string) {
+	if number == "" {
+		number = "refer" // the consultation call knows; onAdopt sets it
+	}
+	opts, err := c.transferOptions(transferor, nil)
+	if err != nil {
+		opts = transfer.Options{}
+	}
+	opts.CheckAvailability = true
+	c.xferCount++
+	id := fmt.Sprintf("%s-x%d", c.id, c.xferCount)
+	t, _ := transfer.Start(transfer.StartParams{ID: id, CallBridge: string(c.bridge),
+		Transferor: string(transferor.id), Transferee: string(transferee.id), Number: number, Opts: opts})
+	c.xfer = &t
+	c.xferStarted = time.Now()
+	c.xferLog = c.log.With().Str(keyTransferID, id).Logger()
+	c.xferLog.Info().Str("transferor", string(transferor.id)).Str("transferee", string(transferee.id)).
+		Str("target", number).Msg("transfer started by the phone's attended REFER")
+	c.markStart(ctx, transferor, transferee, false)
+	c.celStart(ctx)
 }
 
 // onHandOver runs in the consultation call: its far end joins the other
@@ -193,39 +279,41 @@ func (c *Call) onHandOver(ctx context.Context, m handOver) {
 }
 
 // onAdopt runs in the first call: the consultation target is in its bridge
-// now; the transferor is told and released.
+// now; the transfer completes (the transferor is told and released), or,
+// when the hand-over failed, ends failed with the transferor still talking
+// to the transferee.
 func (c *Call) onAdopt(ctx context.Context, m adopt) {
-	src := c.legs[m.src]
+	mine := c.xfer != nil && c.xfer.Transferor == string(m.src) && c.xfer.State == transfer.Checking
 	if m.err != nil {
 		c.log.Warn().Err(m.err).Str(keyChannelID, string(m.src)).Msg("attended REFER failed")
 		c.referProgress(ctx, m.src, ari.TransferDeclined)
+		if mine {
+			c.xfer.State, c.xfer.Outcome = transfer.Failed, transfer.OutcomeError
+			c.finish(ctx, transfer.Finish{Outcome: transfer.OutcomeError, Bridge: string(c.bridge),
+				Parties: []string{c.xfer.Transferor, c.xfer.Transferee}})
+		}
 		return
 	}
 	nl := &leg{id: m.keep, role: roleTarget, number: m.number, callback: m.number, answered: true}
 	c.addLeg(nl)
-	var transferee string
-	for _, p := range c.liveParties() {
-		if p.id != m.src && p.id != nl.id {
-			transferee = string(p.id)
-		}
-	}
-	c.xferCount++
-	x := transfer.Transfer{
-		ID: fmt.Sprintf("%s-x%d", c.id, c.xferCount), State: transfer.Completed, CallBridge: string(c.bridge),
-		Transferor: string(m.src), Transferee: transferee, Target: string(nl.id), Number: m.number,
-		Outcome: transfer.OutcomeCompleted,
-	}
-	c.xferLog = c.log.With().Str(keyTransferID, x.ID).Logger()
-	c.xferLog.Info().Str("transferor", string(m.src)).Str("transferee", transferee).Str("target", string(nl.id)).
-		Msg("transfer finished by the phone's attended REFER")
-	if h := c.app.hooks.TransferEnded; h != nil {
-		h(c.acct.name, transfer.OutcomeCompleted.String(), 0)
-	}
-	c.lastXfer = &x
 	c.referProgress(ctx, m.src, ari.TransferAnswered)
-	if src != nil && !src.gone {
-		c.hangup(ctx, src.id, "normal")
+	if !mine {
+		// The transfer ended meanwhile (cancelled, the transferee left):
+		// the target is in the bridge all the same and stays with whoever
+		// is left; the transferor is released.
+		c.log.Warn().Str(keyChannelID, string(nl.id)).Msg("attended REFER's target arrived after its transfer ended")
+		if src := c.legs[m.src]; src != nil && !src.gone {
+			c.hangup(ctx, src.id, "normal")
+		}
+		return
 	}
+	c.xfer.Target, c.xfer.Number, c.xfer.Answered = string(nl.id), m.number, true
+	c.xfer.State, c.xfer.Outcome = transfer.Completed, transfer.OutcomeCompleted
+	c.xferLog.Info().Str("transferor", c.xfer.Transferor).Str("transferee", c.xfer.Transferee).Str("target", string(nl.id)).
+		Msg("transfer finished by the phone's attended REFER")
+	// finish releases the transferor: not among the parties.
+	c.finish(ctx, transfer.Finish{Outcome: transfer.OutcomeCompleted, Bridge: string(c.bridge),
+		Parties: []string{c.xfer.Transferee, string(nl.id)}})
 }
 
 // referProgress tells the phone that sent a REFER how it goes. A phone

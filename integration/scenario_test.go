@@ -109,6 +109,13 @@ func newProxiedScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)
 
 func startScenario(t *testing.T, tag string, tweak func(*app.AccountConfig), proxy *faultproxy.Proxy) *scenario {
 	t.Helper()
+	return startScenarioHooks(t, tag, tweak, proxy, app.Hooks{})
+}
+
+// startScenarioHooks is startScenario with transferd's hooks (the event
+// stream's hub, the metrics) given to the test.
+func startScenarioHooks(t *testing.T, tag string, tweak func(*app.AccountConfig), proxy *faultproxy.Proxy, hooks app.Hooks) *scenario {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	cfg := testConfig(tag)
 	if tweak != nil {
@@ -116,7 +123,7 @@ func startScenario(t *testing.T, tag string, tweak func(*app.AccountConfig), pro
 		tweak(&a)
 		cfg.Accounts[account] = a
 	}
-	s := &scenario{t: t, ctx: ctx, tag: tag, cfg: cfg, logs: &guardedWriter{w: zerolog.NewTestWriter(t)}, proxy: proxy}
+	s := &scenario{t: t, ctx: ctx, tag: tag, cfg: cfg, logs: &guardedWriter{w: zerolog.NewTestWriter(t)}, proxy: proxy, hooks: hooks}
 	// Cleanups run last-registered first, each even when an earlier one
 	// failed: the leak checks, then stopping transferd, then silencing its
 	// log (goroutines that outlive the test must not log to it).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/app/httpapi"
 	"github.com/transferd/transferd/ari"
 )
 
@@ -54,6 +55,12 @@ func newSIPScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)) *s
 // the fast-DTMF test's blocks, so that test does not wait for others).
 func newSIPScenarioIn(t *testing.T, tag string, want int, tweak func(*app.AccountConfig)) *sipScenario {
 	t.Helper()
+	return newSIPScenarioHooks(t, tag, want, tweak, app.Hooks{})
+}
+
+// newSIPScenarioHooks is newSIPScenarioIn with transferd's hooks.
+func newSIPScenarioHooks(t *testing.T, tag string, want int, tweak func(*app.AccountConfig), hooks app.Hooks) *sipScenario {
+	t.Helper()
 	block := -1
 	for deadline := time.Now().Add(2 * time.Minute); block < 0 && time.Now().Before(deadline); {
 		sipBlockPool.Lock()
@@ -78,12 +85,12 @@ func newSIPScenarioIn(t *testing.T, tag string, want int, tweak func(*app.Accoun
 		sipBlockPool.Unlock()
 	})
 	s := &sipScenario{block: block}
-	s.scenario = newScenario(t, tag, func(a *app.AccountConfig) {
+	s.scenario = startScenarioHooks(t, tag, func(a *app.AccountConfig) {
 		a.DialTemplate = "PJSIP/{number}"
 		if tweak != nil {
 			tweak(a)
 		}
-	})
+	}, nil, hooks)
 	var err error
 	tones := [sipBlockSize]float64{toneAlice, toneBob, toneCarol, toneDave}
 	ps := [sipBlockSize]**SIPPhone{&s.alice, &s.bob, &s.carol, &s.dave}
@@ -449,24 +456,68 @@ func (s *sipScenario) notified(c *SIPCall, who, sipfrag string) {
 }
 
 // SIP 5: the phone's own Transfer key, blind. Alice's phone REFERs Bob to
-// Carol: transferd blind-transfers Bob (Alice is told 200 and released),
-// Carol rings, answers, and Bob and Carol hear each other.
+// Carol: Bob waits on hold, Carol rings, Alice's phone waits to be told;
+// Carol answers: the transfer completes, Alice is told 200 and released,
+// and Bob and Carol hear each other.
 func TestSIPBlindRefer(t *testing.T) {
 	t.Parallel()
 	s := newSIPScenario(t, "sip05", nil)
 	a, b, call := s.call(s.alice, s.bob)
 	s.refer(func() (int, error) { return a.Refer(s.ctx, s.num(2)) })
-	s.notified(a, "alice", "200 OK")
-	s.ended(a, "alice (transferred away)")
+	s.notified(a, "alice", "100 Trying")
 	c := s.incoming(s.carol)
+	s.transferState(ari.ChannelID(call), "CallingTarget")
 	s.hears(b, "bob (waiting for carol)")
 	if err := c.Answer(s.ctx); err != nil {
 		t.Fatal(err)
 	}
-	s.outcomeOf(call, "partial-completed")
+	s.notified(a, "alice", "200 OK")
+	s.ended(a, "alice (transferred away)")
+	s.outcomeOf(call, "completed")
 	s.hears(b, "bob", toneCarol)
 	s.hears(c, "carol", toneBob)
 	if err := c.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.ended(b, "bob")
+}
+
+// SIP 5b: a blind REFER whose target is busy: the phone is told the
+// transfer failed (503) and Alice and Bob talk again; nobody is dropped.
+func TestSIPBlindReferBusy(t *testing.T) {
+	t.Parallel()
+	s := newSIPScenario(t, "sip05b", nil)
+	a, b, call := s.call(s.alice, s.bob)
+	s.refer(func() (int, error) { return a.Refer(s.ctx, s.num(2)) })
+	c := s.incoming(s.carol)
+	if err := c.Reject(s.ctx, 486, "Busy Here"); err != nil {
+		t.Fatal(err)
+	}
+	s.outcomeOf(call, "failed:busy")
+	s.notified(a, "alice", "503")
+	s.hears(a, "alice", toneBob)
+	s.hears(b, "bob", toneAlice)
+	if err := b.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.ended(a, "alice")
+}
+
+// SIP 5c: a blind REFER to a number no phone has: the phone is told the
+// transfer failed (503) and Alice and Bob go on talking.
+func TestSIPBlindReferUnknownNumber(t *testing.T) {
+	t.Parallel()
+	s := newSIPScenario(t, "sip05c", nil)
+	a, b, call := s.call(s.alice, s.bob)
+	s.refer(func() (int, error) { return a.Refer(s.ctx, "7999") })
+	s.notified(a, "alice", "503")
+	info, _ := s.app.CallInfo(call)
+	if lt := info.LastTransfer; lt == nil || !strings.HasPrefix(lt.Outcome, "failed:") {
+		t.Fatalf("last transfer %+v, want a failure", lt)
+	}
+	s.hears(a, "alice", toneBob)
+	s.hears(b, "bob", toneAlice)
+	if err := a.Hangup(s.ctx); err != nil {
 		t.Fatal(err)
 	}
 	s.ended(b, "bob")
@@ -476,10 +527,25 @@ func TestSIPBlindRefer(t *testing.T) {
 // Carol on a second line (both calls through transferd), then presses
 // Transfer: her phone REFERs Bob's call with Replaces of Carol's. Bob and
 // Carol are bridged and hear each other, both of Alice's calls end, her
-// phone is told 200, and the first call counts a completed transfer.
+// phone is told 200, and the first call's transfer goes through the
+// machine like a feature code's: the event stream says transfer.started
+// then transfer.ended completed, and the metrics get its duration.
 func TestSIPAttendedRefer(t *testing.T) {
 	t.Parallel()
-	s := newSIPScenario(t, "sip06", nil)
+	hub := httpapi.NewHub(httpapi.HubOptions{})
+	defer hub.Close()
+	hooks := hub.Hooks()
+	type ended struct {
+		outcome string
+		secs    float64
+	}
+	endedCh := make(chan ended, 4)
+	hooks.TransferEnded = func(_, outcome string, secs float64) { endedCh <- ended{outcome, secs} }
+	sub, err := hub.Subscribe(account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSIPScenarioHooks(t, "sip06", -1, nil, hooks)
 	a1, b, call := s.call(s.alice, s.bob)
 	a2, c, _ := s.call(s.alice, s.carol)
 	s.hears(a2, "alice (second line)", toneCarol)
@@ -490,6 +556,39 @@ func TestSIPAttendedRefer(t *testing.T) {
 	s.hears(b, "bob", toneCarol)
 	s.hears(c, "carol", toneBob)
 	s.outcomeOf(call, "completed")
+	select {
+	case e := <-endedCh:
+		if e.outcome != "completed" || e.secs <= 0 {
+			t.Fatalf("transfer metrics: outcome %s after %.6f s, want completed after some time", e.outcome, e.secs)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no transfer ended in the metrics")
+	}
+	var steps []string
+	for len(sub.Events()) > 0 {
+		ev := <-sub.Events()
+		if ev.Call.ID != call {
+			continue
+		}
+		step := ev.Name
+		switch {
+		case ev.Call.Transfer != nil:
+			step += ":" + ev.Call.Transfer.State
+		case ev.Name == httpapi.EventTransferEnded:
+			step += ":" + ev.Call.LastTransfer.Outcome
+		}
+		steps = append(steps, step)
+	}
+	want := []string{httpapi.EventTransferStarted + ":Checking", httpapi.EventTransferEnded + ":completed"}
+	i := 0
+	for _, st := range steps {
+		if i < len(want) && st == want[i] {
+			i++
+		}
+	}
+	if i != len(want) {
+		t.Fatalf("events of the first call %v, want %v in order", steps, want)
+	}
 	if err := b.Hangup(s.ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -21,19 +21,23 @@ import (
 //
 // What Asterisk makes of the input depends on when its channel core reads
 // each packet (see sipp.go); SIPp paces them, but a loaded machine can
-// stall SIPp and send a burst instead. So each attempt reads back from
-// Asterisk's log which key presses it read and when (bent): an attempt
-// whose presses came closer together than the timing under test is logged
-// and made again (at most sippAttempts); transferd's number is asserted on
-// input that really had the timing.
+// stall SIPp (a burst instead) or Asterisk itself (a digit taken back
+// late). So each attempt reads back from Asterisk's log which key presses
+// it read and when (bent): an attempt whose presses came closer together
+// than the timing under test, or during which Asterisk went silent longer
+// than its own timing explains, is logged and made again (at most
+// sippAttempts); transferd's number is asserted on input that really had
+// the timing.
 //
 // A press read late is Asterisk's own doing only up to a point: stretching
 // a short digit to mindtmfduration (80 ms) and holding the next back for
 // 45 ms puts presses at most sippStretchCycle apart (seen: 125-146 ms at
-// 40/40 and 60/40 on a quiet machine). A press read later than that after
-// the one before was read late by a stalled Asterisk, whose wall clock
-// then decides what it holds back and replays (seen under load at 60/40:
-// a 359 ms gap, and '*277555522##' in which no rule can find 7552).
+// 40/40 and 60/40 on a quiet machine), and a digit it held is taken back
+// at most that long after the digit before. A press read later than that
+// after the one before, or a digit taken back later, was read late by a
+// stalled Asterisk, whose wall clock then decides what it holds back and
+// replays (seen under load at 60/40: a 359 ms gap, and '*277555522##' in
+// which no rule can find 7552).
 const (
 	sippJitter       = 8 * time.Millisecond
 	sippAttempts     = 6
@@ -228,6 +232,16 @@ func (s *sipScenario) bent(d SIPpDTMF, from int64, keyer string) string {
 	s.t.Logf("Asterisk read %d key presses and reported %q (ms from the first):%s", len(begins), reports.String(), seen.String())
 	if len(begins) != len(d.Digits) {
 		return fmt.Sprintf("%d key presses began, want %d", len(begins), len(d.Digits))
+	}
+	// Asterisk reads a DTMF packet, or takes back a digit it held, at
+	// least every max(key down, gap, its stretch and gap of 80 + 45 ms)
+	// while the code comes in; a longer silence is Asterisk stalled by
+	// the machine, not its timing.
+	quiet := max(d.On, d.Off, sippStretchCycle) + sippJitter*3
+	for i := 1; i < len(arr); i++ {
+		if gap := arr[i].At.Sub(arr[i-1].At); gap > quiet {
+			return fmt.Sprintf("Asterisk read nothing for %v (stalled)", gap)
+		}
 	}
 	for k, b := range begins {
 		if b.Digit != string(d.Digits[k]) {
