@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/transferd/transferd/app/featurecode"
 )
 
 // Live returns the view of the live call that id names: a call id or the
@@ -39,19 +41,24 @@ type takebackError struct{ msg string }
 func (e *takebackError) Error() string        { return e.msg }
 func (e *takebackError) Is(target error) bool { return target == ErrInvalidTakeback }
 
-// checkTakeback refuses a request's takeback_dtmf that cannot work: not
-// the binding key followed by DTMF digits, or clashing with the account's
-// other codes. A valid code that is not already a cancel code of the
-// account is registered for that transfer only (Kazoo's per-request
-// takeback_dtmf), by startTransfer.
-func (c *Call) checkTakeback(code string) error {
-	if _, err := c.acct.matcher.WithTakeback(code); err != nil {
+// takebackFor returns the matcher for a transfer whose data name a
+// takeback_dtmf the account does not already take as a cancel (Kazoo's
+// per-transfer takeback code), or nil. A code that cannot work (not the
+// binding key followed by digits, or clashing with the account's other
+// codes) is an error that is ErrInvalidTakeback.
+func (c *Call) takebackFor(data map[string]string) (*featurecode.Matcher, error) {
+	code := data[featurecode.TakebackData]
+	if code == "" {
+		return nil, nil
+	}
+	m, err := c.acct.matcher.WithTakeback(code)
+	if err != nil {
 		codes := strings.Join(c.acct.matcher.CancelCodes(), ", ")
 		if codes == "" {
 			codes = "none"
 		}
-		return &takebackError{fmt.Sprintf("%q cannot be a takeback code for account %q (its cancel codes: %s): %v",
+		return nil, &takebackError{fmt.Sprintf("%q cannot be a takeback code for account %q (its cancel codes: %s): %v",
 			code, c.acct.name, codes, err)}
 	}
-	return nil
+	return m, nil
 }

@@ -149,6 +149,13 @@ func (c *Call) press(ctx context.Context, l *leg, cmd transfer.Command) error {
 // startTransfer starts an attended (or blind) transfer by the transferor l
 // to number. data are the transfer pattern's (or API request's) overrides.
 func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data map[string]string, blind bool) (string, error) {
+	// Kazoo's per-transfer takeback_dtmf: a code the account does not
+	// already take as a cancel is listened for during this transfer only.
+	// A code that cannot work is refused before anything else is looked at.
+	takeback, err := c.takebackFor(data)
+	if err != nil {
+		return "", err
+	}
 	if c.xfer != nil {
 		return "", ErrTransferInProgress
 	}
@@ -176,14 +183,6 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 	opts, err := c.transferOptions(l, data)
 	if err != nil {
 		return "", err
-	}
-	// Kazoo's per-transfer takeback_dtmf: a code the account does not
-	// already take as a cancel is listened for during this transfer only.
-	var takeback *featurecode.Matcher
-	if tb := data[featurecode.TakebackData]; tb != "" {
-		if takeback, err = c.acct.matcher.WithTakeback(tb); err != nil {
-			return "", fmt.Errorf("%w: takeback_dtmf %q: %v", ErrInvalidTakeback, tb, err)
-		}
 	}
 	c.xferCount++
 	id := fmt.Sprintf("%s-x%d", c.id, c.xferCount)

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/transferd/transferd/app/featurecode"
 	"github.com/transferd/transferd/ari"
 	"github.com/transferd/transferd/transfer"
 )
@@ -152,11 +151,6 @@ func (c *Call) Do(ctx context.Context, action string, channel string, target str
 // instead), or ErrAsteriskUnavailable when Asterisk could not be brought in
 // line (transferd keeps converging towards the state in the answer).
 func (c *Call) onCommand(ctx context.Context, m command) (CallInfo, error) {
-	if tb := m.data[featurecode.TakebackData]; tb != "" {
-		if err := c.checkTakeback(tb); err != nil {
-			return CallInfo{}, err
-		}
-	}
 	l := c.legs[m.channel]
 	if l == nil || l.gone {
 		return CallInfo{}, ErrUnknownCall
