@@ -129,4 +129,3 @@ func IsNotInStasis(err error) bool {
 // stockNoReason starts the stock ari-proxy's error text, which carries no
 // reason from Asterisk (lower case).
 const stockNoReason = "non-2xx response:"
-
