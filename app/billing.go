@@ -209,13 +209,17 @@ func (c *Call) markCaller(ctx context.Context, l *leg) {
 	}
 }
 
-// markStart marks the transferor and transferee before the transfer's
-// first effect: their current CDRs (the call being transferred) are still
-// open then, so the mark lands on them.
-func (c *Call) markStart(ctx context.Context, transferor, transferee *leg, blind bool) {
+// markStart marks the transferor before the transfer's first effect: her
+// current CDR (the call being transferred) is still open then, so the mark
+// lands on it. One request, on the way to putting the transferee on hold:
+// the transferee needs none of his own, as the row of the call being
+// transferred carries both parties' userfields (Asterisk joins party A's
+// and party B's), his later rows are marked with the outcome when the
+// transfer ends, and a row of his in between (back with the transferor
+// after a swap) carries hers.
+func (c *Call) markStart(ctx context.Context, transferor *leg, blind bool) {
 	c.bill = billingState{blind: blind}
 	c.setVar(ctx, transferor.id, "CDR(userfield)", userfield(c.xfer.ID, "transferor", ""))
-	c.setVar(ctx, transferee.id, "CDR(userfield)", userfield(c.xfer.ID, "transferee", ""))
 }
 
 // celStart raises TRANSFERD_START once the start's effects are done (not

@@ -71,7 +71,6 @@ func TestBillingRequestsPerTransfer(t *testing.T) {
 			name: "completed",
 			want: []string{
 				"POST /channels/c1/variable",             // CDR(userfield) transferor
-				"POST /channels/c1-b/variable",           // CDR(userfield) transferee
 				"POST /channels/c1-cel-1",                // TRANSFERD_START
 				"POST /channels/c1-b/variable",           // outcome on the transferee
 				"POST /channels/c1-x1-target-1/variable", // outcome on the target
@@ -82,7 +81,6 @@ func TestBillingRequestsPerTransfer(t *testing.T) {
 			name: "partial", partial: true,
 			want: []string{
 				"POST /channels/c1/variable",
-				"POST /channels/c1-b/variable",
 				"POST /channels/c1-cel-1",
 				"POST /bridges/c1/removeChannel",         // the transferor out before Bob is back
 				"POST /channels/c1-x1-target-1/variable", // CDR_PROP(party_a) on the answering target

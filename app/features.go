@@ -200,7 +200,7 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 	c.xferLog = c.log.With().Str(keyTransferID, id).Logger()
 	c.xferLog.Info().Str("transferor", string(l.id)).Str("transferee", string(others[0].id)).Str("target", number).
 		Bool("blind", blind).Stringer("to", t.State).Msg("transfer started")
-	c.markStart(ctx, l, others[0], blind)
+	c.markStart(ctx, l, blind)
 	c.apply(ctx, effects)
 	c.drain(ctx)
 	c.celStart(ctx)

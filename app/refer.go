@@ -228,7 +228,7 @@ func (c *Call) startReferTransfer(ctx context.Context, transferor, transferee *l
 	c.xferLog = c.log.With().Str(keyTransferID, id).Logger()
 	c.xferLog.Info().Str("transferor", string(transferor.id)).Str("transferee", string(transferee.id)).
 		Str("target", number).Msg("transfer started by the phone's attended REFER")
-	c.markStart(ctx, transferor, transferee, false)
+	c.markStart(ctx, transferor, false)
 	c.celStart(ctx)
 }
 
