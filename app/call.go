@@ -115,6 +115,9 @@ type leg struct {
 	// hangup without an answer, a create whose answer was lost); the
 	// reconciler hangs it up again.
 	mustEnd bool
+	// ending: Asterisk accepted its hangup; its events are on their way
+	// (until then it is not gone, but it rings for nobody).
+	ending bool
 	// dialLost: its dial got no answer, so Asterisk may or may not be
 	// ringing it; the reconciler reads its state (lostdial.go).
 	dialLost  time.Time
@@ -746,6 +749,9 @@ func (c *Call) hangup(ctx context.Context, id ari.ChannelID, reason string) {
 		err = c.app.client.Channels.Hangup(ctx, id, reason)
 	}
 	if err == nil {
+		if l := c.legs[id]; l != nil {
+			l.ending = true
+		}
 		return
 	}
 	if errors.Is(err, ari.ErrNotFound) {

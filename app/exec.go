@@ -314,6 +314,8 @@ func (c *Call) watchRinging(ctx context.Context, o transfer.Options) {
 		case l.gone:
 		case l.answered:
 			up = append(up, l)
+		case l.ending || l.mustEnd:
+			// Being hung up (the transfer let it go): it rings for nobody.
 		default:
 			ringing = append(ringing, l)
 		}

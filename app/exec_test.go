@@ -20,6 +20,11 @@ type recorder struct {
 	mu   sync.Mutex
 	reqs []string
 	fail map[string]int // "METHOD path-prefix" → status to answer
+	// lost: "METHOD path-prefix" → carried out, but the answer is lost
+	// (the request fails with no status, as in a NATS restart).
+	lost map[string]bool
+	// body: "METHOD path" → the 200 answer's body.
+	body map[string]string
 }
 
 func (r *recorder) RoundTrip(_ context.Context, req *ari.Request) (*ari.Response, error) {
@@ -27,6 +32,14 @@ func (r *recorder) RoundTrip(_ context.Context, req *ari.Request) (*ari.Response
 	defer r.mu.Unlock()
 	line := req.Method + " " + req.Path
 	r.reqs = append(r.reqs, line)
+	for k := range r.lost {
+		if strings.HasPrefix(line, k) {
+			return nil, fmt.Errorf("recorder: the answer to %s was lost", line)
+		}
+	}
+	if b, ok := r.body[line]; ok {
+		return &ari.Response{Status: 200, Body: []byte(b)}, nil
+	}
 	for k, status := range r.fail {
 		if strings.HasPrefix(line, k) {
 			return &ari.Response{Status: status, Body: []byte(`{"message":"injected"}`)}, nil

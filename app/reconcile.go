@@ -217,7 +217,7 @@ func (c *Call) reconcilePass(ctx context.Context) (changed bool, err error) {
 		}
 		switch err := cl.Channels.Hangup(ctx, id, "normal"); {
 		case err == nil:
-			l.mustEnd = false
+			l.mustEnd, l.ending = false, true
 		case errors.Is(err, ari.ErrNotFound):
 			l.mustEnd = false
 			if !l.gone {
@@ -388,6 +388,8 @@ func (c *Call) reconcilePass(ctx context.Context) (changed bool, err error) {
 		}
 		c.log.Info().Str(keyChannelID, string(id)).Msg("reconcile: hanging up a party the transfer let go")
 		switch err := cl.Channels.Hangup(ctx, id, "normal"); {
+		case err == nil:
+			l.ending = true
 		case errors.Is(err, ari.ErrNotFound):
 			c.onLeft(ctx, l, 0)
 			return true, nil
@@ -432,7 +434,7 @@ func (c *Call) reconcilePass(ctx context.Context) (changed bool, err error) {
 func (c *Call) ringingLegs() int {
 	n := 0
 	for _, l := range c.legs {
-		if !l.gone && !l.answered && !l.mustEnd {
+		if !l.gone && !l.answered && !l.mustEnd && !l.ending {
 			n++
 		}
 	}
