@@ -476,6 +476,8 @@ func TestSIPBlindRefer(t *testing.T) {
 	s.outcomeOf(call, "completed")
 	s.hears(b, "bob", toneCarol)
 	s.hears(c, "carol", toneBob)
+	s.connected(b, "bob (after the REFER)", s.identity(2))
+	s.connected(c, "carol (after the REFER)", s.identity(1))
 	if err := c.Hangup(s.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -556,6 +558,9 @@ func TestSIPAttendedRefer(t *testing.T) {
 	s.hears(b, "bob", toneCarol)
 	s.hears(c, "carol", toneBob)
 	s.outcomeOf(call, "completed")
+	// Names follow, as after a *2 transfer.
+	s.connected(b, "bob (after the REFER)", s.identity(2))
+	s.connected(c, "carol (after the REFER)", s.identity(1))
 	select {
 	case e := <-endedCh:
 		if e.outcome != "completed" || e.secs <= 0 {
