@@ -81,7 +81,8 @@ func TestSIPpFastDTMF(t *testing.T) {
 				got = dialled
 			}
 			if got == "" {
-				t.Fatalf("%d attempts, none reached Asterisk at %d/%d ms: the machine is too loaded to key DTMF at this timing", sippAttempts, tm.on, tm.off)
+				// Nothing was tested: say so, not that transferd failed.
+				t.Skipf("%d attempts, none reached Asterisk at %d/%d ms undisturbed: the machine is too loaded to key DTMF at this timing", sippAttempts, tm.on, tm.off)
 			}
 			if got != s.num(2) {
 				t.Errorf("%d/%d ms: transferd dialled %q, want %s", tm.on, tm.off, got, s.num(2))
