@@ -60,6 +60,7 @@ func newProxiedAPIScenario(t *testing.T, tag string, tweak func(*app.AccountConf
 
 func startAPIScenario(t *testing.T, tag string, tweak func(*app.AccountConfig), proxy *faultproxy.Proxy) *apiScenario {
 	t.Helper()
+	tag = runTag(tag)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	cfg := testConfig(tag)
 	a := cfg.Accounts[account]

@@ -362,7 +362,7 @@ func runCut(t *testing.T, tc cutCase) {
 		}
 	}
 	// The end: everyone still up hangs up; nothing may be left.
-	for _, ph := range phones.PhonesOf(tc.tag) {
+	for _, ph := range phones.PhonesOf(s.tag) {
 		if !ph.Gone() {
 			_ = ph.Hangup(s.ctx, "normal")
 		}

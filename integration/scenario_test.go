@@ -63,6 +63,27 @@ func (g *guardedWriter) close() {
 
 const account = "acct"
 
+// tagRuns counts the scenarios started with each tag in this process.
+var tagRuns = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
+
+// runTag is the tag a scenario runs under: its own the first time, then
+// with the run's number (go test -count=N, the way to repeat a test under
+// load). Everything of a run is named after its tag (channel ids, the
+// Stasis application, the phones' registry), and a late event of an
+// earlier run's channel must not reach this run's phone of the same name.
+func runTag(tag string) string {
+	tagRuns.Lock()
+	defer tagRuns.Unlock()
+	tagRuns.n[tag]++
+	if n := tagRuns.n[tag]; n > 1 {
+		return fmt.Sprintf("%sr%d", tag, n)
+	}
+	return tag
+}
+
 // testConfig is transferd's configuration for a test: short timers so the
 // suite runs in minutes, the test's tag on every leg it dials.
 func testConfig(tag string) app.Config {
@@ -109,6 +130,7 @@ func newProxiedScenario(t *testing.T, tag string, tweak func(*app.AccountConfig)
 
 func startScenario(t *testing.T, tag string, tweak func(*app.AccountConfig), proxy *faultproxy.Proxy) *scenario {
 	t.Helper()
+	tag = runTag(tag)
 	return startScenarioHooks(t, tag, tweak, proxy, app.Hooks{})
 }
 
