@@ -484,6 +484,31 @@ func TestSIPBlindRefer(t *testing.T) {
 	s.ended(b, "bob")
 }
 
+// SIP 5a: a phone that hangs up right after its blind REFER (some do, not
+// waiting for the NOTIFY): the transfer goes on without it, as *7's does;
+// Carol answers and Bob and Carol talk. Nobody is dropped.
+func TestSIPBlindReferPhoneHangsUp(t *testing.T) {
+	t.Parallel()
+	s := newSIPScenario(t, "sip05a", nil)
+	a, b, call := s.call(s.alice, s.bob)
+	s.refer(func() (int, error) { return a.Refer(s.ctx, s.num(2)) })
+	c := s.incoming(s.carol)
+	if err := a.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.transferState(ari.ChannelID(call), "Blond")
+	if err := c.Answer(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.outcomeOf(call, "partial-completed")
+	s.hears(b, "bob", toneCarol)
+	s.hears(c, "carol", toneBob)
+	if err := b.Hangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.ended(c, "carol")
+}
+
 // SIP 5b: a blind REFER whose target is busy: the phone is told the
 // transfer failed (503) and Alice and Bob talk again; nobody is dropped.
 func TestSIPBlindReferBusy(t *testing.T) {
