@@ -10,18 +10,26 @@ import (
 	"github.com/transferd/transferd/transfer"
 )
 
+// transferring is talkingCall with Alice's transfer to 2600 started and no
+// ARI probe (the test says when ARI is back).
+func transferring(t *testing.T, rec *recorder) *Call {
+	t.Helper()
+	var held []time.Duration
+	c := talkingCall(t, rec, &held)
+	c.app.probing.Store(true)
+	if _, err := c.startTransfer(context.Background(), c.legs["c1"], "2600", nil, false); err != nil {
+		t.Fatalf("startTransfer: %v", err)
+	}
+	return c
+}
+
 // The target's dial is carried out but its answer is lost: the leg is not
 // hung up, and once Asterisk shows it ringing the transfer goes on.
 func TestLostDialAnswerKeepsTheTarget(t *testing.T) {
 	ctx := context.Background()
 	rec := &recorder{lost: map[string]bool{"POST /channels/c1-x1-target-1/dial": true}}
-	var held []time.Duration
-	c := talkingCall(t, rec, &held)
+	c := transferring(t, rec)
 	defer c.stopTimers()
-	c.app.probing.Store(true) // no ARI probe: the test says when ARI is back
-	if _, err := c.startTransfer(ctx, c.legs["c1"], "2600", nil, false); err != nil {
-		t.Fatalf("startTransfer: %v", err)
-	}
 	target := c.legs["c1-x1-target-1"]
 	c.placeCall(ctx, target, 0) // its StasisStart
 	if target.dialLost.IsZero() || target.gone || target.mustEnd {
@@ -62,13 +70,8 @@ func TestLostDialAnswerKeepsTheTarget(t *testing.T) {
 func TestLostCreateAnswerPlacesTheCall(t *testing.T) {
 	ctx := context.Background()
 	rec := &recorder{lost: map[string]bool{"POST /channels/create": true}}
-	var held []time.Duration
-	c := talkingCall(t, rec, &held)
+	c := transferring(t, rec)
 	defer c.stopTimers()
-	c.app.probing.Store(true) // no ARI probe: the test says when ARI is back
-	if _, err := c.startTransfer(ctx, c.legs["c1"], "2600", nil, false); err != nil {
-		t.Fatalf("startTransfer: %v", err)
-	}
 	target := c.legs["c1-x1-target-1"]
 	if target == nil || target.gone || target.pending == nil || !target.pending.createLost {
 		t.Fatalf("target after a lost create answer: %+v, want pending with its create in doubt", target)
@@ -97,13 +100,8 @@ func TestLostCreateAnswerPlacesTheCall(t *testing.T) {
 func TestRingbackStopsWhenTheTargetIsHungUpLate(t *testing.T) {
 	ctx := context.Background()
 	rec := &recorder{}
-	var held []time.Duration
-	c := talkingCall(t, rec, &held)
+	c := transferring(t, rec)
 	defer c.stopTimers()
-	c.app.probing.Store(true) // no ARI probe: the test says when ARI is back
-	if _, err := c.startTransfer(ctx, c.legs["c1"], "2600", nil, false); err != nil {
-		t.Fatalf("startTransfer: %v", err)
-	}
 	c.placeCall(ctx, c.legs["c1-x1-target-1"], 0)
 	// ARI goes away as Alice cancels: no request of the step is answered.
 	rec.mu.Lock()
