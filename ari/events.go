@@ -1,6 +1,7 @@
 package ari
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -469,7 +470,27 @@ var errNoType = errors.New("missing type")
 // does not know decodes to *Unknown, never an error. It fails only when raw
 // is not a JSON object with a "type", or when a known type's fields have the
 // wrong JSON types; the error then names the type.
+//
+// A message whose first key is "type", as Asterisk writes every event, is
+// parsed once, straight into its type; any other is parsed twice (its base
+// for the type, then the type), with the same result.
 func Decode(raw []byte) (Event, error) {
+	if typ, ok := leadingType(raw); ok {
+		if mk, known := eventTypes[typ]; known {
+			ev := mk()
+			// A message repeating "type" means its last one (as for the
+			// slow path): only a match is taken.
+			if err := json.Unmarshal(raw, ev); err == nil && ev.GetType() == typ {
+				return ev, nil
+			}
+		}
+	}
+	return decodeTwice(raw)
+}
+
+// decodeTwice is Decode's general path: the base for the type, then the
+// type.
+func decodeTwice(raw []byte) (Event, error) {
 	var base EventBase
 	if err := json.Unmarshal(raw, &base); err != nil {
 		return nil, fmt.Errorf("ari: decode event: %w", err)
@@ -487,4 +508,44 @@ func Decode(raw []byte) (Event, error) {
 		return nil, fmt.Errorf("ari: decode %s event: %w", base.Type, err)
 	}
 	return ev, nil
+}
+
+// leadingType reads the value of "type" when it is the first key of the
+// JSON object raw, without parsing the rest; ok is false for anything else
+// (another first key, an escape in the value, not an object).
+func leadingType(raw []byte) (string, bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return "", false
+	}
+	i = skipSpace(raw, i+1)
+	const key = `"type"`
+	if !bytes.HasPrefix(raw[i:], []byte(key)) {
+		return "", false
+	}
+	i = skipSpace(raw, i+len(key))
+	if i >= len(raw) || raw[i] != ':' {
+		return "", false
+	}
+	i = skipSpace(raw, i+1)
+	if i >= len(raw) || raw[i] != '"' {
+		return "", false
+	}
+	start := i + 1
+	for j := start; j < len(raw); j++ {
+		switch raw[j] {
+		case '"':
+			return string(raw[start:j]), true
+		case '\\':
+			return "", false
+		}
+	}
+	return "", false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }

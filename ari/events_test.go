@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -252,8 +253,16 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"type":"Dial","peer":null,"caller":{"id":7}}`))
 	f.Add([]byte(`{"type":"Unknown","channel":"x","bridge":[]}`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(`{"type":"Dial","type":"StasisEnd"}`))
+	f.Add([]byte(` { "type" : "Dial" , "dialstatus":"ANSWER"}`))
+	f.Add([]byte(`{"type":"Di\u0061l"}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ev, err := Decode(raw)
+		// The one-pass path gives what the general one does.
+		slow, slowErr := decodeTwice(raw)
+		if (err == nil) != (slowErr == nil) || !reflect.DeepEqual(ev, slow) {
+			t.Fatalf("Decode(%q) = %#v, %v; the general path gives %#v, %v", raw, ev, err, slow, slowErr)
+		}
 		if err != nil {
 			if ev != nil {
 				t.Fatalf("Decode returned %T and error %v", ev, err)
@@ -300,4 +309,27 @@ func sorted[T ~string](s []T) []T {
 		return nil
 	}
 	return s
+}
+
+// BenchmarkDecode compares the one-pass path with the general one on a
+// StasisStart as Asterisk writes it.
+func BenchmarkDecode(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "StasisStart.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("one-pass", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Decode(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("twice", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := decodeTwice(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
