@@ -191,6 +191,15 @@ func (c *Call) fillCallerID(ctx context.Context, l *leg, ch ari.Channel) {
 	c.setVar(ctx, l.id, "CALLERID(num)", l.number)
 }
 
+// createCallerID gives a Local channel leg its caller id with its
+// creation: a Local channel never has one of its own, so fillCallerID would
+// always set it, one request more on the way to the target ringing.
+func (c *Call) createCallerID(l *leg, dialString string, vars map[string]string) {
+	if l.number != "" && strings.HasPrefix(dialString, "Local/") {
+		vars["CALLERID(num)"] = l.number
+	}
+}
+
 // userfield is transferd's mark in CDR(userfield):
 // transfer=<id>;role=<role>[;outcome=<outcome>].
 func userfield(xfer, role, outcome string) string {
@@ -216,10 +225,15 @@ func (c *Call) markCaller(ctx context.Context, l *leg) {
 // transferred carries both parties' userfields (Asterisk joins party A's
 // and party B's), his later rows are marked with the outcome when the
 // transfer ends, and a row of his in between (back with the transferor
-// after a swap) carries hers.
+// after a swap) carries hers. The request goes out together with the
+// start's write-ahead; the start's effects wait for it (awaitMarks).
 func (c *Call) markStart(ctx context.Context, transferor *leg, blind bool) {
 	c.bill = billingState{blind: blind}
-	c.setVar(ctx, transferor.id, "CDR(userfield)", userfield(c.xfer.ID, "transferor", ""))
+	id := c.xfer.ID
+	c.marking = goRequest(func() error {
+		c.setVar(ctx, transferor.id, "CDR(userfield)", userfield(id, "transferor", ""))
+		return nil
+	})
 }
 
 // celStart raises TRANSFERD_START once the start's effects are done (not
@@ -281,7 +295,7 @@ func (c *Call) celEvent(ctx context.Context, event, extra string) {
 		originator = ps[0].id
 	}
 	id := ari.ChannelID(fmt.Sprintf("%s-cel-%d", c.id, c.app.nextID()))
-	_, err := c.app.client.Channels.Originate(ctx, ari.OriginateParams{
+	p := ari.OriginateParams{
 		Endpoint: fmt.Sprintf("Local/%s@%s/n", event, cctx),
 		// Never reached: the Local channel does not answer. Originate
 		// needs a place for the answered channel all the same.
@@ -292,8 +306,24 @@ func (c *Call) celEvent(ctx context.Context, event, extra string) {
 			"CDR_PROP(disable)":    "1",
 			"_TRANSFERD_CEL_EXTRA": extra,
 		},
-	})
-	if err != nil {
-		c.log.Warn().Err(err).Str("event", event).Str("cel_context", cctx).Msg("CEL user event (is extensions_transferd.conf included?)")
 	}
+	// Sent on its own goroutine: the originate of a Local channel costs
+	// Asterisk milliseconds, which the call's next event (the target's
+	// StasisStart, right after TRANSFERD_START) need not wait for. The
+	// events of a call are still raised in order: each waits for the one
+	// before.
+	prev, log := c.cel, c.log
+	rctx := context.WithoutCancel(ctx) // outlives the message that raised it
+	c.cel = goRequest(func() error {
+		if prev != nil {
+			_ = prev.wait()
+		}
+		rctx, cancel := context.WithTimeout(rctx, effectTimeout)
+		defer cancel()
+		_, err := c.app.client.Channels.Originate(rctx, p)
+		if err != nil {
+			log.Warn().Err(err).Str("event", event).Str("cel_context", cctx).Msg("CEL user event (is extensions_transferd.conf included?)")
+		}
+		return err
+	})
 }

@@ -66,9 +66,13 @@ type Call struct {
 	// bridge (for the code-to-hold latency).
 	codeAt      time.Time
 	holdPending bool
-	lines       *connectedLines // what each party's phone shows (connected.go)
+	lines       *connectedLines             // what each party's phone shows (connected.go)
+	creating    map[ari.ChannelID]*inflight // create requests sent ahead of their effect (pipeline.go)
+	marking     *inflight                   // billing marks sent ahead of a step's effects (pipeline.go)
+	cel         *inflight                   // the last CEL user event raised (billing.go)
 	persister   persister
 	lastSnap    []byte           // the last snapshot queued, versions aside
+	listed      map[string]bool  // what the last snapshot queued lists (addsSomething)
 	queue       []transfer.Event // events waiting for the step loop (drain)
 	stepping    bool             // the step loop is running
 	stepAt      time.Time        // when the effects being applied were written ahead
@@ -125,6 +129,9 @@ type leg struct {
 	digitStop func() bool
 	cause     int        // the hangup cause, once known
 	dtmf      dtmfDedupe // the last digit reported (dtmf.go)
+	// reported is the caller id Asterisk reported with the channel (its
+	// StasisStart), so the connected-line update needs no read of its own.
+	reported *identity
 }
 
 // Messages a call's inbox carries besides ARI events.
@@ -172,6 +179,7 @@ func newCall(a *App, acct *account, id string) *Call {
 		deadlines:   map[string]timerSnap{},
 		sync:        syncState{music: map[ari.BridgeID]bool{}},
 	}
+	c.persister.hurry = make(chan struct{}, 1)
 	c.log = a.log.With().Str(keyCallID, id).Str(keyAccountID, acct.name).Logger()
 	a.claimBridge(c, c.bridge)
 	return c
@@ -249,7 +257,8 @@ func (c *Call) run(ctx context.Context, start callStart, restored func(context.C
 // to the caller and dials the destination.
 func (c *Call) begin(ctx context.Context, s callStart) {
 	caller := &leg{id: s.caller.ID, role: roleCaller, number: s.caller.Caller.Number, name: s.caller.Caller.Name,
-		callback: s.callback, collector: c.acct.matcher.NewCollector()}
+		callback: s.callback, collector: c.acct.matcher.NewCollector(),
+		reported: &identity{name: s.caller.Caller.Name, number: s.caller.Caller.Number}}
 	c.started = creationTime(s.caller.CreationTime)
 	c.addLeg(caller)
 	c.takeReferHandling(ctx, s.caller)
@@ -296,6 +305,15 @@ func (c *Call) addLeg(l *leg) {
 // rings; bridge, when set, joins it at once. The leg is created for the
 // party partyFor names (its originator, caller id and Dial caller).
 func (c *Call) dial(ctx context.Context, l *leg, bridge ari.BridgeID, caller ari.ChannelID, timeout time.Duration) error {
+	if err := c.prepareDial(l, bridge, caller, timeout); err != nil {
+		return err
+	}
+	return c.createLeg(ctx, l)
+}
+
+// prepareDial makes l a pending leg of the call: what dial does before
+// the create request.
+func (c *Call) prepareDial(l *leg, bridge ari.BridgeID, caller ari.ChannelID, timeout time.Duration) error {
 	ds, err := c.acct.cfg.DialString(l.number)
 	if err != nil {
 		return err
@@ -306,13 +324,24 @@ func (c *Call) dial(ctx context.Context, l *leg, bridge ari.BridgeID, caller ari
 	}
 	l.pending = &pendingDial{bridge: bridge, caller: caller, timeout: timeout, dialString: ds}
 	c.addLeg(l)
-	return c.createLeg(ctx, l)
+	return nil
 }
 
 // createLeg creates a pending leg's channel in the application; placeCall
 // joins and dials it once it is there. The party it is dialled for
 // (pending.caller) is its originator.
 func (c *Call) createLeg(ctx context.Context, l *leg) error {
+	if f := c.creating[l.id]; f != nil {
+		// Sent ahead of the step's other effects (pipeline.go).
+		delete(c.creating, l.id)
+		return c.created(l, f.wait())
+	}
+	_, err := c.app.client.Channels.Create(ctx, c.createParams(l))
+	return c.created(l, err)
+}
+
+// createParams is the request that creates a pending leg's channel.
+func (c *Call) createParams(l *leg) ari.CreateParams {
 	ds := l.pending.dialString
 	vars := map[string]string{}
 	for k, v := range c.acct.cfg.Variables {
@@ -320,11 +349,18 @@ func (c *Call) createLeg(ctx context.Context, l *leg) error {
 	}
 	c.referVariables(ds, vars)
 	c.legVariables(l, vars)
+	c.createCallerID(l, ds, vars)
 	p := ari.CreateParams{Endpoint: ds, App: c.app.cfg.ARI.App, AppArgs: "dialed," + c.id, ChannelID: l.id, Variables: vars, Originator: l.pending.caller}
 	if strings.HasPrefix(ds, "Local/") {
 		p.OtherChannelID = l.id + "-2"
 	}
-	if _, err := c.app.client.Channels.Create(ctx, p); err != nil {
+	return p
+}
+
+// created takes the answer to a leg's create request.
+func (c *Call) created(l *leg, err error) error {
+	ds := l.pending.dialString
+	if err != nil {
 		switch {
 		case ari.StatusOf(err) == 0:
 			// No answer (an ARI outage, a NATS restart): the channel may
@@ -434,8 +470,10 @@ func (c *Call) handle(ctx context.Context, m any) {
 	switch m := m.(type) {
 	case stopCall:
 		// Stop without touching Asterisk or the snapshot: the process is
-		// stopping, or another instance carries the call on.
+		// stopping, or another instance carries the call on. A snapshot
+		// waiting to be written goes now (a lost lease refuses it).
 		c.stopped = true
+		c.hurryPersist()
 	case resync, reconcileNow:
 		_ = c.reconcile(ctx)
 	case placeNow:
@@ -488,6 +526,7 @@ func (c *Call) onEvent(ctx context.Context, ev ari.Event) {
 	switch e := ev.(type) {
 	case *ari.StasisStart:
 		if l := c.legs[e.Channel.ID]; l != nil && l.pending != nil && !l.gone {
+			l.reported = &identity{name: e.Channel.Caller.Name, number: e.Channel.Caller.Number}
 			c.fillCallerID(ctx, l, e.Channel)
 			c.placeCall(ctx, l, 0)
 		}

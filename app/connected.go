@@ -79,16 +79,24 @@ func (c *Call) syncConnected(ctx context.Context) {
 	}
 }
 
-// identityOf reads a leg's caller id from Asterisk once.
+// identityOf is a leg's caller id: as Asterisk reported it with the
+// channel, or else read from Asterisk, once. (A caller id transferd filled
+// in, fillCallerID, is the leg's number, which an empty one stands for
+// here too.)
 func (c *Call) identityOf(ctx context.Context, l *leg) (identity, bool) {
 	if id, ok := c.lines.known[l.id]; ok {
 		return id, true
 	}
-	ch, err := c.app.client.Channels.Get(ctx, l.id)
-	if err != nil {
-		return identity{}, false
+	var id identity
+	if l.reported != nil {
+		id = *l.reported
+	} else {
+		ch, err := c.app.client.Channels.Get(ctx, l.id)
+		if err != nil {
+			return identity{}, false
+		}
+		id = identity{name: ch.Caller.Name, number: ch.Caller.Number}
 	}
-	id := identity{name: ch.Caller.Name, number: ch.Caller.Number}
 	if id.number == "" {
 		id.number = l.number
 	}

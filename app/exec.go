@@ -74,11 +74,13 @@ func (c *Call) apply(ctx context.Context, effects []transfer.Effect) {
 	c.stepAt = time.Now()
 	defer func() { c.stepAt = time.Time{} }()
 	c.writeAhead(effects)
+	c.awaitMarks()
+	c.sendAhead(ctx, effects)
 	var failed []transfer.Event
 	stalled := false // a request of this step got no answer at all
 	for _, eff := range effects {
 		var err error
-		if (stalled || c.app.ariDown.Load()) && touchesARI(eff) {
+		if (stalled || c.app.ariDown.Load()) && touchesARI(eff) && !c.sentAhead(eff) {
 			err = errARIDown
 		} else {
 			ectx, cancel := context.WithTimeout(ctx, effectTimeout)
@@ -189,13 +191,11 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) error {
 		}
 		return err
 	case transfer.Dial:
-		l := &leg{id: ari.ChannelID(e.Channel), role: roleOf(e.Role), number: e.Number, callback: e.Number}
-		var caller ari.ChannelID
-		if c.xfer != nil {
-			caller = ari.ChannelID(c.xfer.Transferor)
+		if l := c.legs[ari.ChannelID(e.Channel)]; l != nil && c.sentAhead(e) {
+			return c.createLeg(ctx, l) // made pending by sendAhead
 		}
 		// Not into e.Bridge yet: the leg joins it when it answers (billing.go).
-		return c.dial(ctx, l, "", caller, 0)
+		return c.dial(ctx, dialLeg(e), "", c.dialCaller(), 0)
 	case transfer.Hangup:
 		c.hangup(ctx, ari.ChannelID(e.Channel), e.Reason)
 		return nil

@@ -92,6 +92,12 @@ func talkingCall(t *testing.T, rec *recorder, held *[]time.Duration) *Call {
 		t.Fatal(err)
 	}
 	c := newCall(a, a.accounts["a"], "c1")
+	t.Cleanup(func() {
+		// CEL events are raised in the background: done before the test.
+		if c.cel != nil {
+			_ = c.cel.wait()
+		}
+	})
 	c.addLeg(&leg{id: "c1", role: roleCaller, number: "1001", callback: "1001", answered: true})
 	c.addLeg(&leg{id: "c1-b", role: roleCallee, number: "2001", callback: "2001", answered: true})
 	c.phase = phaseTalking
@@ -107,24 +113,32 @@ func TestTransferStartOrder(t *testing.T) {
 		t.Fatalf("startTransfer: %v", err)
 	}
 	reqs := rec.requests()
-	order := []string{
+	inOrder := func(order ...string) {
+		t.Helper()
+		last := -1
+		for _, want := range order {
+			i := index(reqs, want)
+			if i < 0 {
+				t.Fatalf("no request %q in %q", want, reqs)
+			}
+			if i < last {
+				t.Fatalf("request %q came before the one preceding it in %q", want, reqs)
+			}
+			last = i
+		}
+	}
+	// The hold, in order, after the write-ahead and the billing mark
+	// (these two go together).
+	inOrder("POST /channels/c1/variable", "POST /bridges/c1-x1-hold")
+	inOrder("POST /asterisk/variable",
 		"POST /bridges/c1-x1-hold",              // the hold bridge
 		"POST /bridges/c1-x1-hold/addChannel",   // Bob into it
 		"POST /bridges/c1-x1-hold/moh",          // music for Bob
-		"POST /channels/create",                 // Carol's leg
-		"POST /channels/c1/play/c1-x1-ringback", // ringback for Alice
-	}
-	last := -1
-	for _, want := range order {
-		i := index(reqs, want)
-		if i < 0 {
-			t.Fatalf("no request %q in %q", want, reqs)
-		}
-		if i < last {
-			t.Fatalf("request %q came before the one preceding it in %q", want, reqs)
-		}
-		last = i
-	}
+		"POST /channels/c1/play/c1-x1-ringback") // ringback for Alice
+	// Carol's leg is created while Bob is put on hold (pipeline.go), after
+	// the write-ahead, and before Alice hears the ringback.
+	inOrder("POST /channels/c1/variable", "POST /channels/create")
+	inOrder("POST /asterisk/variable", "POST /channels/create", "POST /channels/c1/play/c1-x1-ringback")
 	if len(held) != 1 {
 		t.Fatalf("TransfereeHeld reported %d times, want 1", len(held))
 	}

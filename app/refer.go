@@ -229,6 +229,7 @@ func (c *Call) startReferTransfer(ctx context.Context, transferor, transferee *l
 	c.xferLog.Info().Str("transferor", string(transferor.id)).Str("transferee", string(transferee.id)).
 		Str("target", number).Msg("transfer started by the phone's attended REFER")
 	c.markStart(ctx, transferor, false)
+	c.awaitMarks() // on her CDR before the hand-over moves anyone
 	c.celStart(ctx)
 }
 

@@ -73,6 +73,27 @@ type persister struct {
 
 	io      sync.Mutex // held by each write, so writes never overtake each other
 	written uint64     // version of the last snapshot written (under io)
+	// hurry ends the wait of a background snapshot (persistDelay) at once.
+	hurry chan struct{}
+}
+
+// persistDelay is how long a background snapshot waits before it is
+// written, so that the changes one moment of a call brings (a leg created,
+// then in Stasis, then answered; a hangup's three events; the transfer's
+// end and the legs it hangs up) are written once, not once each. Only
+// snapshots that are not written ahead wait: the state they add (a leg in
+// Stasis, answered, gone) is what a restart reads again from Asterisk
+// anyway (resumeDials, reconcile), while every step that moves, dials or
+// hangs up is written before its effects, as before. A call that stops
+// (the process stopping, a lost lease) or ends writes at once.
+const persistDelay = 100 * time.Millisecond
+
+// hurryPersist makes a waiting background snapshot be written now.
+func (c *Call) hurryPersist() {
+	select {
+	case c.persister.hurry <- struct{}{}:
+	default:
+	}
 }
 
 // snapshot returns the call's state as it will be once effects (the
@@ -157,9 +178,57 @@ func (c *Call) encode(s *snapshot) ([]byte, bool) {
 // persist queues the call's snapshot for writing, if it changed.
 func (c *Call) persist() {
 	s := c.snapshot(nil)
+	adds := c.addsSomething(&s)
 	if b, changed := c.encode(&s); changed {
 		c.queuePersist(&queued{version: s.Version, body: b}, false)
+		if adds {
+			c.hurryPersist()
+		}
 	}
+}
+
+// addsSomething says whether s holds something the last snapshot queued
+// did not, that a restart could not read again from Asterisk: a leg,
+// bridge, playback or timer (what to clean up or wait for), or any change
+// of the call's phase or transfer (its state and what it recorded: a
+// transfer restored one step behind can end differently, e.g. partial
+// instead of completed). It remembers what s holds. Such a snapshot is
+// written without persistDelay; what is left to wait are the legs' own
+// flags (in Stasis, answered, gone), which restore reads again.
+func (c *Call) addsSomething(s *snapshot) bool {
+	now := map[string]bool{}
+	if b, err := json.Marshal(struct {
+		Phase     callPhase
+		XferCount int
+		Xfer      *transfer.Transfer
+		LastXfer  *transfer.Transfer
+	}{s.Phase, s.XferCount, s.Xfer, s.LastXfer}); err == nil {
+		now["state "+string(b)] = true
+	}
+	for _, l := range s.Legs {
+		now["leg "+string(l.ID)] = true
+	}
+	for _, id := range s.Ringbacks {
+		now["playback "+string(id)] = true
+	}
+	for id := range s.HangAfter {
+		now["playback "+string(id)] = true
+	}
+	for _, id := range s.Holds {
+		now["bridge "+string(id)] = true
+	}
+	for name, t := range s.Timers {
+		now[fmt.Sprintf("timer %s %d %d", name, t.Seq, t.Deadline.UnixNano())] = true
+	}
+	adds := c.listed == nil
+	for k := range now {
+		if !c.listed[k] {
+			adds = true
+			break
+		}
+	}
+	c.listed = now
+	return adds
 }
 
 // writeAheadTimeout bounds how long a step waits for its snapshot.
@@ -175,6 +244,7 @@ func (c *Call) writeAhead(effects []transfer.Effect) {
 		return
 	}
 	s := c.snapshot(effects)
+	c.addsSomething(&s)
 	b, changed := c.encode(&s)
 	if !changed {
 		return
@@ -230,7 +300,10 @@ func (c *Call) write(ctx context.Context, q *queued) error {
 }
 
 // unpersist queues the deletion of the call's snapshot.
-func (c *Call) unpersist() { c.queuePersist(nil, true) }
+func (c *Call) unpersist() {
+	c.queuePersist(nil, true)
+	c.hurryPersist()
+}
 
 func (c *Call) queuePersist(q *queued, remove bool) {
 	p := &c.persister
@@ -240,12 +313,21 @@ func (c *Call) queuePersist(q *queued, remove bool) {
 	p.busy = true
 	p.mu.Unlock()
 	if start {
-		go c.flush()
+		go c.flush(!remove)
 	}
 }
 
-func (c *Call) flush() {
+// flush writes the queued snapshots; wait: after persistDelay (or a hurry).
+func (c *Call) flush(wait bool) {
 	p := &c.persister
+	if wait {
+		t := time.NewTimer(persistDelay)
+		select {
+		case <-t.C:
+		case <-p.hurry:
+			t.Stop()
+		}
+	}
 	for {
 		p.mu.Lock()
 		q, remove := p.pending, p.remove

@@ -44,13 +44,23 @@ type GlobalStore struct {
 	ids   map[string]bool
 	dirty bool
 	busy  bool
+	// added ends the wait of an index write that only removes calls
+	// (indexRemoveDelay).
+	added chan struct{}
 }
+
+// indexRemoveDelay is how long the index write of a call that ended waits,
+// so the calls ending in that time (and any call starting, which writes at
+// once) share one write of the whole index, not one each. A call still
+// listed after its end costs a restart one read that finds no snapshot;
+// a call missing from the index would be lost, so additions never wait.
+const indexRemoveDelay = time.Second
 
 var _ Store = (*GlobalStore)(nil)
 
 // NewGlobalStore returns the store of application app.
 func NewGlobalStore(client *ari.Client, app string, log zerolog.Logger) *GlobalStore {
-	return &GlobalStore{client: client, prefix: "TRANSFERD_" + app + "_", log: log, ids: map[string]bool{}}
+	return &GlobalStore{client: client, prefix: "TRANSFERD_" + app + "_", log: log, ids: map[string]bool{}, added: make(chan struct{}, 1)}
 }
 
 func (g *GlobalStore) callVar(id string) string { return g.prefix + "CALL_" + id }
@@ -116,12 +126,28 @@ func (g *GlobalStore) mark(id string, present bool) {
 	start := !g.busy
 	g.busy = true
 	g.mu.Unlock()
+	if present {
+		select {
+		case g.added <- struct{}{}:
+		default:
+		}
+	}
 	if start {
-		go g.writeIndex()
+		go g.writeIndex(!present)
 	}
 }
 
-func (g *GlobalStore) writeIndex() {
+// writeIndex writes the index until it is clean; wait: a removal waits
+// indexRemoveDelay (or an addition) first.
+func (g *GlobalStore) writeIndex(wait bool) {
+	if wait {
+		t := time.NewTimer(indexRemoveDelay)
+		select {
+		case <-t.C:
+		case <-g.added:
+			t.Stop()
+		}
+	}
 	for {
 		g.mu.Lock()
 		if !g.dirty {

@@ -1,0 +1,115 @@
+package app
+
+import (
+	"context"
+
+	"github.com/transferd/transferd/ari"
+	"github.com/transferd/transferd/transfer"
+)
+
+// Pipelining. A step's effects run in order, each request waiting for the
+// one before: at a transfer's start that was the billing marks, the
+// write-ahead, the hold bridge, the move, the music and only then the
+// target's channel, so the target rang some seven round trips after the
+// code. Requests that do not depend on each other are now sent together
+// and their answers taken in the order their effects come, so what the
+// state machine learns (an EffectFailed, in effect order) is unchanged:
+//   - the billing marks of a transfer's start go out with its write-ahead;
+//   - the create request of a step's Dial goes out with the step's first
+//     effect, so the target's channel is made while the transferee is put
+//     on hold.
+
+// inflight is a request running on its own goroutine; the call goroutine
+// takes its answer later with wait.
+type inflight struct {
+	done chan struct{}
+	err  error
+}
+
+// goRequest runs f on a new goroutine. f must not touch the call's state:
+// only the ARI client and the logger.
+func goRequest(f func() error) *inflight {
+	r := &inflight{done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		r.err = f()
+	}()
+	return r
+}
+
+func (r *inflight) wait() error {
+	<-r.done
+	return r.err
+}
+
+// awaitMarks waits for billing marks sent ahead (markStart): they must be
+// on the parties before the step's effects move them.
+func (c *Call) awaitMarks() {
+	if c.marking != nil {
+		_ = c.marking.wait()
+		c.marking = nil
+	}
+}
+
+// sendAhead sends the create requests of the step's Dial effects now, before
+// the effects ahead of them run. Only effects that do not change what a
+// dial is (its party, its variables) may stand before it: the scan stops at
+// the first that could (a hangup, a finish), and a Dial after it runs in
+// turn, as before. exec takes the answer when it reaches the Dial.
+func (c *Call) sendAhead(ctx context.Context, effects []transfer.Effect) {
+	if c.app.ariDown.Load() {
+		return
+	}
+	for i, eff := range effects {
+		switch e := eff.(type) {
+		case transfer.CreateBridge, transfer.Move, transfer.StartMOH, transfer.StopMOH,
+			transfer.StartRingback, transfer.StopPlayback, transfer.Play, transfer.StartTimer, transfer.StopTimer:
+			continue
+		case transfer.Dial:
+			if i == 0 {
+				continue // nothing to overlap with
+			}
+			id := ari.ChannelID(e.Channel)
+			if c.legs[id] != nil {
+				continue // exec decides what an existing leg means
+			}
+			l := dialLeg(e)
+			if err := c.prepareDial(l, "", c.dialCaller(), 0); err != nil {
+				continue // exec meets the same error in turn
+			}
+			if c.creating == nil {
+				c.creating = map[ari.ChannelID]*inflight{}
+			}
+			p := c.createParams(l)
+			c.creating[id] = goRequest(func() error {
+				rctx, cancel := context.WithTimeout(ctx, effectTimeout)
+				defer cancel()
+				_, err := c.app.client.Channels.Create(rctx, p)
+				return err
+			})
+			continue
+		}
+		return
+	}
+}
+
+// sentAhead says whether eff is a Dial whose create request is on its way:
+// its answer must be taken even when the step's other requests are skipped.
+func (c *Call) sentAhead(eff transfer.Effect) bool {
+	d, ok := eff.(transfer.Dial)
+	return ok && c.creating[ari.ChannelID(d.Channel)] != nil
+}
+
+// dialLeg is the leg a Dial effect makes.
+func dialLeg(e transfer.Dial) *leg {
+	return &leg{id: ari.ChannelID(e.Channel), role: roleOf(e.Role), number: e.Number, callback: e.Number}
+}
+
+// dialCaller is the party a transfer's Dial is made for (partyFor decides
+// among the parties still up).
+func (c *Call) dialCaller() ari.ChannelID {
+	if c.xfer != nil {
+		return ari.ChannelID(c.xfer.Transferor)
+	}
+	return ""
+}
