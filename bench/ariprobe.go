@@ -88,30 +88,30 @@ func (s *ariSampler) finish() []time.Duration {
 	return s.ds
 }
 
-// natsLatency times n GET /channels/{id} requests through NATS: an embedded
-// nats-server, a natsproxy in front of the sandbox Asterisk and an ari.Client
-// over natstransport — the path `transferd --nats` takes (issue 6).
-func (e *env) natsLatency(ctx context.Context, n int) ([]time.Duration, error) {
-	srv, err := natsbus.StartEmbedded(natsbus.Options{Host: "127.0.0.1", Name: "bench-nats"})
+// natsOverhead times n pairs of the same request, one direct over HTTP and
+// one through NATS, alternating, so a busy moment of the shared machine
+// weighs on both: what NATS adds is the difference of their p50s.
+func (e *env) natsOverhead(ctx context.Context, n int) (direct, nats []time.Duration, err error) {
+	srv, err := natsbus.StartEmbedded(natsbus.Options{Host: "127.0.0.1", Name: "bench-nats-pair"})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer srv.Shutdown()
 	nc, err := natsbus.Connect(srv.ClientURL(), "bench", zerolog.Nop())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer nc.Close()
-	direct, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: e.sb.URL(), Username: integration.ARIUser, Password: ari.Secret(e.sb.Password)})
+	tr, err := ari.NewHTTPTransport(ari.HTTPOptions{URL: e.sb.URL(), Username: integration.ARIUser, Password: ari.Secret(e.sb.Password)})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	const app = "bench-nats"
+	const app = "bench-nats-pair"
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p, err := natsproxy.New(natsproxy.Options{NC: nc, App: app, Transport: direct})
+	p, err := natsproxy.New(natsproxy.Options{NC: nc, App: app, Transport: tr})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = p.Run(pctx) }()
@@ -119,29 +119,43 @@ func (e *env) natsLatency(ctx context.Context, n int) ([]time.Duration, error) {
 	select {
 	case <-p.Ready():
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
-	tr, err := natstransport.New(nc, natstransport.Options{App: app})
+	ntr, err := natstransport.New(nc, natstransport.Options{App: app})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer tr.Close()
-	cl, err := ari.New(ari.Options{Transport: tr})
+	defer ntr.Close()
+	over, err := ari.New(ari.Options{Transport: ntr})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for i := 0; i < 50; i++ { // warm up: the transport learns the node
-		if _, err := cl.Channels.Get(ctx, probeID); err != nil {
-			return nil, err
+	// The direct client is one of its own, like the proxy's: same HTTP
+	// keep-alive, same JSON decoding.
+	plain, err := ari.New(ari.Options{Transport: tr})
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := 0; i < 50; i++ { // warm up both (the transport learns the node)
+		if _, err := over.Channels.Get(ctx, probeID); err != nil {
+			return nil, nil, err
+		}
+		if _, err := plain.Channels.Get(ctx, probeID); err != nil {
+			return nil, nil, err
 		}
 	}
-	out := make([]time.Duration, 0, n)
 	for i := 0; i < n; i++ {
-		t := time.Now()
-		if _, err := cl.Channels.Get(ctx, probeID); err != nil {
-			return out, err
+		for _, c := range []*ari.Client{plain, over} {
+			t := time.Now()
+			if _, err := c.Channels.Get(ctx, probeID); err != nil {
+				return direct, nats, err
+			}
+			if c == plain {
+				direct = append(direct, time.Since(t))
+			} else {
+				nats = append(nats, time.Since(t))
+			}
 		}
-		out = append(out, time.Since(t))
 	}
-	return out, nil
+	return direct, nats, nil
 }

@@ -34,7 +34,10 @@ type loadResult struct {
 	leakAnn     []string
 	profile     string
 	ariSlow     []ariPath
-	events      float64 // ARI events transferd received in the window
+	events      float64            // ARI events transferd received in the window
+	eventTypes  map[string]float64 // ARI events transferd received in the window, by type
+	offered     float64            // a step's rate asked for (transfers a second; 0: not a step)
+	talk        time.Duration      // a step's mean talk time
 }
 
 // ariPath is one ARI request path of transferd over the window.
@@ -124,6 +127,7 @@ func loadRun(ctx context.Context, e *env, o options, path string, duration time.
 	}
 	_, _ = e.td.holds(ctx, true)
 	_, _ = e.td.requests(ctx, true)
+	_, _ = e.td.eventCounts(ctx, true)
 	var peakCalls func() float64
 	if td {
 		peakCalls = func() float64 {
@@ -197,6 +201,9 @@ func loadRun(ctx context.Context, e *env, o options, path string, duration time.
 	}
 	if reqs, err := e.td.requests(ctx, true); err == nil {
 		res.ariSlow = pathStats(reqs)
+	}
+	if evs, err := e.td.eventCounts(ctx, true); err == nil {
+		res.eventTypes = evs
 	}
 	res.events = m1["transferd_ari_events_received_total"] - m0["transferd_ari_events_received_total"]
 	for k, v := range m1 {

@@ -9,8 +9,10 @@
 //   - transferd's heap per idle call;
 //   - side by side: the same attended-transfer script through transferd and
 //     through Asterisk's native atxfer, alternating, with per-phase latency;
+//   - load steps at fixed rates through both paths, then raising the rate
+//     until each path fails, for the highest rate each sustains (steps.go);
 //
-// prints one table with the targets of issue 5 beside the figures, and
+// prints one table with the targets of issue 15 beside the figures, and
 // appends it to BENCHMARKS.md. See BENCHMARKS.md for how to read it.
 //
 // `bench serve-transferd` is the transferd child process (serve.go).
@@ -56,6 +58,11 @@ type options struct {
 	nativeDuration time.Duration
 	loadTiming     timing
 	idleRamp       int
+	steps          string        // rates of the fixed load steps, comma list
+	stepWindow     time.Duration // each fixed step's measured window
+	maxFrom        float64       // the max search's first rate
+	maxStep        float64
+	maxTo          float64
 }
 
 func benchMain(args []string) int {
@@ -82,10 +89,15 @@ func benchMain(args []string) int {
 	fs.DurationVar(&o.loadTiming.after, "load-after", time.Second, "load run: Bob and Carol talk this long")
 	fs.IntVar(&o.tdPool, "td-pool", 0, "if > 0: give transferd an HTTP client with at most this many connections to ARI, kept alive (0: as cmd/transferd ships)")
 	fs.StringVar(&o.tdLog, "td-log", "info", "transferd's log level (info as shipped; debug logs every ARI event and request)")
+	fs.StringVar(&o.steps, "steps", "14,20", "load steps at these rates (transfers a second, comma list; \"\" for none), each through transferd and native atxfer")
+	fs.DurationVar(&o.stepWindow, "step-window", 20*time.Second, "measured window of each load step")
+	fs.Float64Var(&o.maxFrom, "max-from", 14, "without -steps, the search for the highest rate each path sustains starts here (0: no search)")
+	fs.Float64Var(&o.maxStep, "max-step", 6, "after the steps, the search raises the rate by this much until each path fails")
+	fs.Float64Var(&o.maxTo, "max-to", 80, "but not beyond this rate")
 	fs.StringVar(&o.out, "out", "BENCHMARKS.md", "append the results here (\"\" to skip)")
 	fs.StringVar(&o.dir, "dir", "", "directory for logs and profiles (default bin/bench-out/<time>)")
 	fs.StringVar(&o.target, "target", "", "the make target that ran this (for the report)")
-	fs.StringVar(&o.only, "only", "", "run only some parts: comma list of sbs,ari,load,nload,idle")
+	fs.StringVar(&o.only, "only", "", "run only some parts: comma list of sbs,ari,load,nload,steps,max,idle")
 	fs.BoolVar(&o.profile, "profile", true, "take a CPU and a heap profile of transferd during the load and idle runs")
 	fs.BoolVar(&o.trace, "trace", false, "print every observed event of the side-by-side runs (debugging)")
 	if err := fs.Parse(args); err != nil {
@@ -106,6 +118,8 @@ func benchMain(args []string) int {
 		def("native-duration", func() { o.nativeDuration = 0 })
 		def("idle", func() { o.idle = 200 })
 		def("ari-n", func() { o.ariN = 300 })
+		def("steps", func() { o.steps = "" })
+		def("max-from", func() { o.maxFrom = 0 })
 	}
 	o.command = strings.TrimSpace("bin/bench " + strings.Join(args, " "))
 	if o.dir == "" {

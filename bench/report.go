@@ -66,13 +66,17 @@ func (r *results) render(o options) string {
 			}, time.Millisecond},
 			{"whole transfer (first digit `*` → bridged)", func(x sample) time.Duration { return x.wholeL }, time.Second},
 		}
+		// Issue 15's targets: code → ringing ≤ 2x native, the sum of the
+		// three phases ≤ 1.5x, p50s. (The whole transfer's ≤ 1.1x is
+		// retired: the script's fixed waits make it ~1 by construction.)
+		limits := map[int]float64{0: 2, 3: 1.5}
 		for i, row := range rows {
 			a, n := pick(td, row.get), pick(nat, row.get)
 			ra, rb := ratio(p50(a), p50(n)), ratio(p99(a), p99(n))
 			target, result := "", ""
-			if i == len(rows)-1 {
-				target = "≤ 1.1"
-				result = verdict(ra <= 1.1 && rb <= 1.1, "")
+			if lim, ok := limits[i]; ok {
+				target = fmt.Sprintf("p50 ≤ %gx", lim)
+				result = verdict(len(a) > 0 && len(n) > 0 && ra <= lim, "")
 			}
 			w("| side by side: %s, p50 / p99 | %s | %s | %s / %s | %s | %s |\n", row.name,
 				pair(p50(a), p99(a), row.unit), pair(p50(n), p99(n), row.unit), fmtRatio(ra), fmtRatio(rb), target, result)
@@ -121,8 +125,9 @@ func (r *results) render(o options) string {
 		}
 		if n != nil {
 			a, b := perXfer(l, "asterisk")+perXfer(l, "transferd"), perXfer(n, "asterisk")
-			w("| load: CPU per completed call with its transfer: Asterisk + transferd \\| Asterisk alone (native) | %.1f ms (%.1f + %.1f) | %.1f ms | %s | | |\n",
-				float64(a)/1e6, float64(perXfer(l, "asterisk"))/1e6, float64(perXfer(l, "transferd"))/1e6, float64(b)/1e6, fmtRatio(ratio(a, b)))
+			w("| load: CPU per completed call with its transfer: Asterisk + transferd \\| Asterisk alone (native) | %.1f ms (%.1f + %.1f) | %.1f ms | %s | ≤ 1.1 | %s |\n",
+				float64(a)/1e6, float64(perXfer(l, "asterisk"))/1e6, float64(perXfer(l, "transferd"))/1e6, float64(b)/1e6, fmtRatio(ratio(a, b)),
+				verdict(a > 0 && b > 0 && ratio(a, b) <= 1.1, ""))
 		}
 		w("| load: CPU seconds of the benchmark itself (phones); machine load average, window start → end | %.1f s; %s → %s | %s | | | |\n",
 			l.cpu["bench"].Seconds(), l.loadAvg[0], l.loadAvg[1],
@@ -131,6 +136,54 @@ func (r *results) render(o options) string {
 			}))
 		w("| load: TCP connections to ARI at the end of the window: established / time-wait | %d / %d | %s | | | |\n", l.tcp["ESTABLISHED"], l.tcp["TIME_WAIT"],
 			nat(func(x *loadResult) string { return fmt.Sprintf("%d / %d", x.tcp["ESTABLISHED"], x.tcp["TIME_WAIT"]) }))
+	}
+	if m := r.maxima; m != nil {
+		for _, rate := range m.fixed {
+			st := m.fixedStep(rate)
+			if st == nil {
+				continue
+			}
+			hold := "–"
+			if len(st.holds) > 0 {
+				hold = pair(p50(st.holds), p99(st.holds), time.Millisecond)
+			}
+			leaks := len(st.leakChans) + len(st.leakBridges) + len(st.leakAnn)
+			nat := ""
+			for _, x := range m.steps[pathNative] {
+				if x.offered == rate {
+					nat = fmt.Sprintf("%.1f /s; %d / %d; %d", x.rate(), x.totalOK, x.totalErrs, len(x.leakChans)+len(x.leakBridges)+len(x.leakAnn))
+				}
+			}
+			w("| load step at %.0f transfers/s (%d calls, talk %s, window %s): reached; scripts ok / failed (whole step); leaks; final digit → held p50 / p99 | %.1f /s; %d / %d; %d; %s | %s | | 0 failed, 0 leaks, hold p99 < 5 ms | %s |\n",
+				st.offered, st.conc, st.talk.Round(100*time.Millisecond), st.window.Round(time.Second),
+				st.rate(), st.totalOK, st.totalErrs, leaks, hold, nat,
+				verdict(st.totalErrs == 0 && leaks == 0 && len(st.holds) > 0 && p99(st.holds) < 5*time.Millisecond, ""))
+		}
+		if m.searched {
+			tdMax, natMax := m.highest[pathTransferd], m.highest[pathNative]
+			show := func(path string) string {
+				switch {
+				case m.stoppedAt[path] == 0:
+					return fmt.Sprintf("≥ %.0f /s (never failed)", m.highest[path])
+				case m.highest[path] == 0:
+					return fmt.Sprintf("< %.0f /s", m.stoppedAt[path])
+				}
+				return fmt.Sprintf("%.0f /s (not %.0f)", m.highest[path], m.stoppedAt[path])
+			}
+			q := ""
+			if m.stoppedAt[pathTransferd] == 0 || m.stoppedAt[pathNative] == 0 {
+				q = "(a search ended without failing: a bound, not a limit)"
+			}
+			ok := tdMax > 0 && natMax > 0 && tdMax/natMax >= 0.9
+			w("| load: highest rate sustained (0 failed, nothing left, ≥ 90 %% of the rate reached; rates %s, then +%.0f /s) | %s | %s | %s | ≥ 0.9 | %s |\n",
+				fmtRates(m.fixed), m.step, show(pathTransferd), show(pathNative), fmtRatio(tdMax/natMax), verdict(ok, q))
+		}
+	}
+	if len(r.ariPaired) > 0 && len(r.ariNATS) > 0 {
+		add := p50(r.ariNATS) - p50(r.ariPaired)
+		w("| ARI over NATS: added to a direct `GET /channels/{id}`, p50 (%d pairs, alternating) | %+.3f ms (%.3f vs %.3f) | | | ≤ 0.1 ms | %s |\n",
+			len(r.ariNATS), float64(add)/1e6, float64(p50(r.ariNATS))/1e6, float64(p50(r.ariPaired))/1e6, verdict(add <= 100*time.Microsecond, ""))
+		w("| ARI over NATS through a stock ari-proxy | not measured: no ari-proxy binary given | | | | |\n")
 	}
 	if id := r.idle; id != nil {
 		q := ""
@@ -212,12 +265,15 @@ func (r *results) render(o options) string {
 			}
 			byCount := append([]ariPath(nil), l.ariSlow...)
 			sort.Slice(byCount, func(i, j int) bool { return byCount[i].count > byCount[j].count })
-			w(" Most made, per call:")
-			for i, p := range byCount {
-				if i == 4 {
-					break
-				}
+			w(" Per call:")
+			for _, p := range byCount {
 				w(" `%s` %.1f;", p.name, float64(p.count)/calls)
+			}
+			if len(l.eventTypes) > 0 {
+				w(" Events per call:")
+				for _, k := range sortedByValue(l.eventTypes) {
+					w(" %s %.1f;", k, l.eventTypes[k]/calls)
+				}
 			}
 			w(" The two requests between the final digit and the transferee on hold: `POST /bridges/{bridgeId}` %s, `POST /bridges/{bridgeId}/addChannel` %s (p50 / p99). Slowest p99:",
 				hold("POST /bridges/{bridgeId}"), hold("POST /bridges/{bridgeId}/addChannel"))
@@ -237,6 +293,31 @@ func (r *results) render(o options) string {
 		}
 		for _, x := range firstN(l.leakAnn, 5) {
 			w("  - leaked announcer: %s\n", x)
+		}
+	}
+	if m := r.maxima; m != nil {
+		w("\nLoad steps (%s windows), in the order run:", m.window.Round(time.Second))
+		for _, path := range []string{pathTransferd, pathNative} {
+			for _, x := range m.steps[path] {
+				perCall := "–"
+				if x.ok > 0 {
+					c := x.cpu["asterisk"]
+					if path == pathTransferd {
+						c += x.cpu["transferd"]
+					}
+					perCall = fmt.Sprintf("%.1f ms", float64(c/time.Duration(x.ok))/1e6)
+				}
+				w(" %s %.0f/s offered (%d calls): %.1f/s reached, %d ok / %d failed, %d left on Asterisk, CPU per call %s, load average %s → %s;",
+					path, x.offered, x.conc, x.rate(), x.totalOK, x.totalErrs, len(x.leakChans)+len(x.leakBridges)+len(x.leakAnn), perCall, x.loadAvg[0], x.loadAvg[1])
+			}
+		}
+		w("\n")
+		for _, path := range []string{pathTransferd, pathNative} {
+			for _, x := range m.steps[path] {
+				for _, e := range firstN(x.firstErrs, 2) {
+					w("  - %s at %.0f/s: failed: %s\n", path, x.offered, e)
+				}
+			}
 		}
 	}
 	if n := r.nload; n != nil {
@@ -348,3 +429,26 @@ Each ` + "`make bench`" + ` or ` + "`make bench-quick`" + ` run appends a sectio
 
 ## Runs
 `
+
+// sortedByValue returns m's keys, largest value first.
+func sortedByValue(m map[string]float64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}
+
+func fmtRates(rs []float64) string {
+	var parts []string
+	for _, r := range rs {
+		parts = append(parts, fmt.Sprintf("%.0f", r))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -6,22 +6,27 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // results is everything one run measured.
 type results struct {
-	when     time.Time
-	machine  machine
-	sbs      *sbsResult
-	ariIdle  []time.Duration
-	ariNATS  []time.Duration // the same requests through NATS (natsproxy)
-	load     *loadResult
-	nload    *loadResult // the same load through native atxfer
-	idle     *idleResult
-	warnings []string
-	elapsed  time.Duration
+	when    time.Time
+	machine machine
+	sbs     *sbsResult
+	ariIdle []time.Duration
+	ariNATS []time.Duration // the same requests through NATS (natsproxy)
+	// ariPaired are direct requests made alternately with ariNATS: the
+	// NATS overhead is the difference of the two.
+	ariPaired []time.Duration
+	maxima    *maxResult // the load steps and the highest rates sustained
+	load      *loadResult
+	nload     *loadResult // the same load through native atxfer
+	idle      *idleResult
+	warnings  []string
+	elapsed   time.Duration
 }
 
 type machine struct {
@@ -47,12 +52,12 @@ func runAll(ctx context.Context, e *env, o options) (*results, error) {
 			res.warn("ARI latency failed: %v", err)
 		}
 		res.ariIdle = ds
-		fmt.Printf("bench: ARI over NATS: %d GET /channels/{id}\n", o.ariN)
-		nds, err := e.natsLatency(ctx, o.ariN)
+		fmt.Printf("bench: ARI over NATS: %d GET /channels/{id}, alternating with direct ones\n", o.ariN)
+		dds, nds, err := e.natsOverhead(ctx, o.ariN)
 		if err != nil {
 			res.warn("ARI latency over NATS failed: %v", err)
 		}
-		res.ariNATS = nds
+		res.ariPaired, res.ariNATS = dds, nds
 	}
 	if o.want("load") {
 		r, err := loadRun(ctx, e, o, pathTransferd, o.duration)
@@ -67,6 +72,23 @@ func runAll(ctx context.Context, e *env, o options) (*results, error) {
 			res.warn("load run (native) failed: %v", err)
 		}
 		res.nload = r
+	}
+	if o.want("steps") || o.want("max") {
+		fixed, err := parseRates(o.steps)
+		if err != nil {
+			return nil, err
+		}
+		if !o.want("steps") {
+			fixed = nil
+		}
+		search := o.want("max") && o.maxFrom > 0
+		if len(fixed) > 0 || search {
+			m, err := runSteps(ctx, e, o, fixed, search)
+			if err != nil {
+				res.warn("load steps failed: %v", err)
+			}
+			res.maxima = m
+		}
 	}
 	if o.want("idle") {
 		r, err := idleHeap(ctx, e, o, o.idle, o.idleRamp)
@@ -118,4 +140,21 @@ func describeMachine(ctx context.Context, e *env) machine {
 		m.asterisk = strings.TrimSpace(strings.SplitN(out, " built ", 2)[0])
 	}
 	return m
+}
+
+// parseRates reads a comma list of rates ("14,20").
+func parseRates(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		r, err := strconv.ParseFloat(f, 64)
+		if err != nil || r <= 0 {
+			return nil, fmt.Errorf("-steps: %q is not a rate (transfers a second)", f)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/ari"
 	"github.com/transferd/transferd/service"
 )
 
@@ -56,6 +57,7 @@ func serveTransferd(args []string) int {
 	// metrics' histograms have coarse buckets).
 	reqs := &reqRecorder{by: map[string][]time.Duration{}}
 	holds := &holdRecorder{}
+	var events *eventCounter // every ARI event transferd receives, by type
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	svc, err := service.New(ctx, cfg, service.Options{
@@ -63,6 +65,7 @@ func serveTransferd(args []string) int {
 		Hooks:         []app.Hooks{{TransfereeHeld: holds.add}},
 		OnARIRequest:  func(method, path string, _ int, d time.Duration) { reqs.add(method+" "+path, d) },
 		ARIHTTPClient: hc,
+		OnARIClient:   func(c *ari.Client) { events = countEvents(c) },
 	})
 	if err != nil {
 		log.Error().Err(err).Msg("transferd could not start")
@@ -91,6 +94,10 @@ func serveTransferd(args []string) int {
 		mux.HandleFunc("/bench/holds", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(holds.take(r.URL.Query().Has("reset")))
+		})
+		mux.HandleFunc("/bench/events", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(events.take(r.URL.Query().Has("reset")))
 		})
 		mux.HandleFunc("/bench/ari", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -172,4 +179,39 @@ type heapReading struct {
 	Sys         uint64 `json:"sys"`
 	Goroutines  int    `json:"goroutines"`
 	LiveCalls   int    `json:"live_calls"`
+}
+
+// eventCounter counts the ARI events a client receives, by type.
+type eventCounter struct {
+	mu sync.Mutex
+	by map[string]float64
+}
+
+func countEvents(client *ari.Client) *eventCounter {
+	ec := &eventCounter{by: map[string]float64{}}
+	sub := client.Subscribe(ari.Filter{})
+	go func() {
+		for ev := range sub.Events() {
+			ec.mu.Lock()
+			ec.by[ev.GetType()]++
+			ec.mu.Unlock()
+		}
+	}()
+	return ec
+}
+
+func (ec *eventCounter) take(reset bool) map[string]float64 {
+	out := map[string]float64{}
+	if ec == nil {
+		return out
+	}
+	ec.mu.Lock()
+	defer ec.mu.Unlock()
+	for k, v := range ec.by {
+		out[k] = v
+	}
+	if reset {
+		ec.by = map[string]float64{}
+	}
+	return out
 }

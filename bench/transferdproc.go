@@ -240,3 +240,19 @@ func (p *transferdProc) requests(ctx context.Context, reset bool) (map[string][]
 	err = json.Unmarshal(body, &m)
 	return m, err
 }
+
+// eventCounts returns how many ARI events of each type transferd received
+// (and forgets them when reset).
+func (p *transferdProc) eventCounts(ctx context.Context, reset bool) (map[string]float64, error) {
+	url := "http://" + p.debugAddr + "/bench/events"
+	if reset {
+		url += "?reset"
+	}
+	body, err := httpGet(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]float64
+	err = json.Unmarshal(body, &m)
+	return m, err
+}

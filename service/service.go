@@ -31,6 +31,9 @@ type Options struct {
 	// ARIHTTPClient carries ARI's requests in HTTP mode; nil: Go's default
 	// client.
 	ARIHTTPClient *http.Client
+	// OnARIClient is given the ARI client once made (the benchmark
+	// subscribes to count the events transferd receives).
+	OnARIClient func(*ari.Client)
 }
 
 // Service is a transferd ready to run: its ARI client and transport (HTTP,
@@ -91,6 +94,9 @@ func New(ctx context.Context, cfg app.Config, o Options) (_ *Service, err error)
 		return nil, fmt.Errorf("ari client: %w", err)
 	}
 	metrics.WatchARI(client.Stats)
+	if f := o.OnARIClient; f != nil {
+		f(client)
+	}
 	// The event hub hears every call change on the calls' goroutines and
 	// fans it out to the API's event streams without blocking them.
 	s.hub = httpapi.NewHub(httpapi.HubOptions{})
