@@ -136,6 +136,9 @@ func (a *App) Run(ctx context.Context) error {
 	if a.own != nil {
 		go a.ownershipLoop(ctx)
 	}
+	if a.dialogs == nil {
+		go a.watchRegistration(ctx)
+	}
 	// Reconcile once connected: calls that were in the application before
 	// this process started (a restart) are found again.
 	go func() {

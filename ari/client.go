@@ -59,6 +59,8 @@ type Client struct {
 	connected     chan struct{} // closed the first time the stream is up
 	connectedOnce sync.Once
 	redial        chan struct{} // RedialNow: cut a reconnect backoff short
+	dropMu        sync.Mutex
+	drop          context.CancelCauseFunc // Drop: end the stream being read
 	stats         counters
 	link          linkState
 

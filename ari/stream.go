@@ -169,7 +169,14 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		c.wasUp = true
 
-		err = c.read(ctx, stream)
+		rctx, cancel := context.WithCancelCause(ctx)
+		c.setDrop(cancel)
+		err = c.read(rctx, stream)
+		c.setDrop(nil)
+		if ctx.Err() == nil && rctx.Err() != nil {
+			err = context.Cause(rctx) // Drop's reason
+		}
+		cancel(nil)
 		c.up.Store(false)
 		c.link.set(false, err)
 		c.downAt = time.Now()
@@ -206,6 +213,25 @@ func (c *Client) RedialNow() {
 	case c.redial <- struct{}{}:
 	default:
 	}
+}
+
+// Drop ends the event stream being read, for a caller that knows it is
+// useless while it looks up (Asterisk no longer has the application it
+// was opened for): Run reports *Disconnected with why and redials at once
+// (a stream that was up a while earns a fast first retry). Without a
+// stream up it does nothing.
+func (c *Client) Drop(why error) {
+	c.dropMu.Lock()
+	defer c.dropMu.Unlock()
+	if c.drop != nil {
+		c.drop(why)
+	}
+}
+
+func (c *Client) setDrop(f context.CancelCauseFunc) {
+	c.dropMu.Lock()
+	c.drop = f
+	c.dropMu.Unlock()
 }
 
 // read dispatches events from stream until Read fails.

@@ -357,6 +357,33 @@ func TestPingsAnswered(t *testing.T) {
 	}
 }
 
+// TestDropRedials: Drop ends a stream that looks up and Run dials a new
+// one at once, reporting why in between.
+func TestDropRedials(t *testing.T) {
+	checkGoroutines(t)
+	f := startFakeEvents(t)
+	c := newEventsClient(t, f, -1)
+	sub := c.Subscribe(Filter{})
+	defer sub.Close()
+	stop := runClient(t, c)
+	defer stop()
+
+	f.accept(t)
+	waitConnected(t, c)
+	why := errors.New("the application is gone")
+	c.Drop(why)
+	d, ok := next(t, sub).(*Disconnected)
+	if !ok || !errors.Is(d.Err, why) {
+		t.Fatalf("after Drop got %T %+v, want *Disconnected with its reason", d, d)
+	}
+	conn := f.accept(t)
+	if _, ok := next(t, sub).(*Reconnected); !ok {
+		t.Fatal("want *Reconnected after the drop")
+	}
+	send(t, conn, startA)
+	wantChannelStart(t, next(t, sub), "A")
+}
+
 // TestPingDetectsDeadPeer: a peer that stops answering pings (half-open
 // TCP) is dropped and redialled instead of blocking Read forever.
 func TestPingDetectsDeadPeer(t *testing.T) {

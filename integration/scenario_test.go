@@ -216,30 +216,12 @@ func (s *scenario) start(ctx context.Context) {
 }
 
 // waitNoEventSession waits until Asterisk lists no event websocket session
-// of the scenario's application ("ari show websocket sessions": one line
-// per session, its applications last).
+// of the scenario's application.
 func (s *scenario) waitNoEventSession(ctx context.Context) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	waitFor(s.t, ctx, func() error {
-		out, err := sandbox.CLI(ctx, "ari show websocket sessions")
-		if err != nil {
-			return err
-		}
-		for _, line := range strings.Split(out, "\n") {
-			f := strings.Fields(line)
-			if len(f) == 0 {
-				continue
-			}
-			for _, a := range strings.Split(f[len(f)-1], ",") {
-				if a == s.cfg.ARI.App {
-					return fmt.Errorf("Asterisk still has the stopped instance's event session: %s", strings.TrimSpace(line))
-				}
-			}
-		}
-		return nil
-	})
+	waitFor(s.t, ctx, func() error { return sessionHas(ctx, s.cfg.ARI.App, 0) })
 }
 
 // Party ids. The caller's handset is <tag>-<name>; transferd's call id is
