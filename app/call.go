@@ -50,6 +50,7 @@ type Call struct {
 	lastXfer    *transfer.Transfer
 	xferLog     zerolog.Logger
 	xferStarted time.Time
+	referXfer   string // the id of the transfer an attended REFER opened (restore.go)
 	xferCount   int
 	bill        billingState
 	timers      map[string]*time.Timer

@@ -224,6 +224,7 @@ func (c *Call) startReferTransfer(ctx context.Context, transferor, transferee *l
 	t, _ := transfer.Start(transfer.StartParams{ID: id, CallBridge: string(c.bridge),
 		Transferor: string(transferor.id), Transferee: string(transferee.id), Number: number, Opts: opts})
 	c.xfer = &t
+	c.referXfer = id
 	c.xferStarted = time.Now()
 	c.xferLog = c.log.With().Str(keyTransferID, id).Logger()
 	c.xferLog.Info().Str("transferor", string(transferor.id)).Str("transferee", string(transferee.id)).

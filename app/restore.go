@@ -37,6 +37,10 @@ type snapshot struct {
 	// XferStarted is when the transfer began, so an instance that takes
 	// the call over measures its duration from the code, not the takeover.
 	XferStarted time.Time `json:"xfer_started,omitempty"`
+	// ReferXfer is the id of the transfer a phone's attended REFER opened
+	// (it waits in Checking for the consultation call's hand-over, which a
+	// restart loses).
+	ReferXfer string `json:"refer_xfer,omitempty"`
 }
 
 type legSnapshot struct {
@@ -114,6 +118,9 @@ func (c *Call) snapshot(effects []transfer.Effect) snapshot {
 		x := *c.xfer
 		s.Xfer = &x
 		s.XferStarted = c.xferStarted
+		if x.ID == c.referXfer {
+			s.ReferXfer = x.ID
+		}
 	}
 	if c.lastXfer != nil {
 		x := *c.lastXfer
@@ -491,6 +498,7 @@ func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 			c.xferStarted = time.Now()
 		}
 		c.xferLog = c.log.With().Str(keyTransferID, x.ID).Logger()
+		c.referXfer = s.ReferXfer
 	}
 	a.mu.Lock()
 	if _, dup := a.calls[c.id]; dup {
@@ -509,6 +517,7 @@ func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 				c.armTimer(name, t.Seq, time.Until(t.Deadline))
 			}
 			c.resumeDials(ctx)
+			c.resumeChecking(ctx)
 			if c.xfer != nil && c.xfer.State.Terminal() {
 				// The process stopped while the transfer's last step ran:
 				// finish it (the reconcile below carries out the rest).
@@ -565,3 +574,23 @@ func (c *Call) resumeDials(ctx context.Context) {
 // resync is an inbox message: reconcile with Asterisk (after a reconnect,
 // a restart, a takeover, or periodically).
 type resync struct{}
+
+// resumeChecking carries on a transfer the restart caught in Checking
+// (nothing had moved: the transferor still talks to the transferee), which
+// no event would ever move on: the availability answer it waited for was
+// lost with the process. A feature code's or the API's transfer asks
+// again; one a phone's attended REFER opened waited for the consultation
+// call's hand-over, which is lost too, so it is cancelled (the phone's
+// REFER gets no answer and the phone keeps both calls).
+func (c *Call) resumeChecking(ctx context.Context) {
+	if c.xfer == nil || c.xfer.State != transfer.Checking {
+		return
+	}
+	if c.xfer.ID == c.referXfer {
+		c.xferLog.Info().Msg("restore: the attended REFER's hand-over was lost with the restart; transfer cancelled")
+		c.step(ctx, transfer.Pressed{Command: transfer.CommandCancel})
+		return
+	}
+	c.xferLog.Info().Msg("restore: checking the target's availability again")
+	c.step(ctx, transfer.AvailabilityChecked{Reachable: c.reachable(ctx, c.xfer.Number)})
+}
