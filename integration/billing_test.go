@@ -36,8 +36,8 @@ func party(channel string) string {
 	switch {
 	case channel == "":
 		return ""
-	case strings.HasPrefix(channel, "Local/alice@"):
-		return "alice"
+	case strings.HasPrefix(channel, "Local/alice@"), strings.HasPrefix(channel, "Local/1001@"):
+		return "alice" // her phone, and the recall of her number
 	case strings.HasPrefix(channel, "Local/2001@"):
 		return "bob"
 	case strings.HasPrefix(channel, "Local/2600@"):
@@ -359,8 +359,10 @@ func (b *billCall) records() CallRecords {
 type billScript struct {
 	name  string
 	steps []billStep
-	// talk: for each pair that talked, the marks its talk runs between.
-	talk          map[string][2]string
+	// talk: for each pair that talked, the marks its talk runs between
+	// (from, to[, from, to ...]).
+	talk          map[string][]string
+	transferdOnly bool // no native run (see the script)
 	carolAnswered bool
 	outcome       string // transferd's outcome in TRANSFERD_END
 	nativeEvent   string // the CEL event native writes: ATTENDEDTRANSFER, BLINDTRANSFER or ""
@@ -424,6 +426,13 @@ var carolGone = billAct{do: func(b *billCall) error {
 	return nil
 }}
 
+// recallRings waits for the recall of Alice's number (1001) to ring her
+// phone again: that phone is Alice's from then on.
+var recallRings = billAct{do: func(b *billCall) error {
+	b.alice = b.ring("1001")
+	return nil
+}}
+
 var billScripts = []billScript{
 	{
 		// Attended transfer completed: Alice consults Carol, then hangs up.
@@ -434,7 +443,7 @@ var billScripts = []billScript{
 			{2 * time.Second, "alice-hangs-up", hangsUp("alice", "normal")},
 			{2 * time.Second, "bob-hangs-up", hangsUp("bob", "normal")},
 		},
-		talk: map[string][2]string{
+		talk: map[string][]string{
 			"alice-bob": {"answer", "code"},
 			// Alice's own channel is billed from the transfer's start,
 			// Carol's ringing included: Asterisk's CDRs bill party A's
@@ -455,7 +464,7 @@ var billScripts = []billScript{
 			{0, "carol-gone", carolGone},
 			{2 * time.Second, "alice-hangs-up", hangsUp("alice", "normal")},
 		},
-		talk:          map[string][2]string{"alice-bob": {"answer", "alice-hangs-up"}},
+		talk:          map[string][]string{"alice-bob": {"answer", "alice-hangs-up"}},
 		outcome:       "cancelled",
 		nativeDiffers: []string{"talk:alice-bob", "talk:alice-carol", "unanswered-target", "transfer-mark"},
 	},
@@ -471,7 +480,7 @@ var billScripts = []billScript{
 			{2 * time.Second, "carol-answers", answers("carol")},
 			{2 * time.Second, "bob-hangs-up", hangsUp("bob", "normal")},
 		},
-		talk: map[string][2]string{
+		talk: map[string][]string{
 			"alice-bob": {"answer", "code"},
 			"bob-carol": {"carol-answers", "bob-hangs-up"},
 		},
@@ -486,12 +495,32 @@ var billScripts = []billScript{
 			{2 * time.Second, "carol-answers", answers("carol")},
 			{2 * time.Second, "bob-hangs-up", hangsUp("bob", "normal")},
 		},
-		talk: map[string][2]string{
+		talk: map[string][]string{
 			"alice-bob": {"answer", "code"},
 			"bob-carol": {"carol-answers", "bob-hangs-up"},
 		},
 		carolAnswered: true, outcome: "partial-completed", nativeEvent: "BLINDTRANSFER",
 		nativeDiffers: []string{"talk:bob-carol"},
+	},
+	{
+		// Recall: Alice hangs up while Carol rings, Carol is busy, so
+		// Alice's number is called back for Bob; she answers. The recall
+		// leg is created for Bob (its originator: the party still up), so
+		// the call keeps one linkedid; Bob's wait is billed to nobody.
+		// transferd only: native atxfer's recall (atxferdropcall=no) calls
+		// back the transferer's original device (Local/alice@...), which
+		// the harness's phones do not answer as a new call.
+		name: "recall",
+		steps: []billStep{
+			{2 * time.Second, "code", transferTo("*2")},
+			{2 * time.Second, "alice-hangs-up", hangsUp("alice", "normal")},
+			{time.Second, "carol-busy", hangsUp("carol", "busy")},
+			{0, "recall-rings", recallRings},
+			{time.Second, "alice-answers", answers("alice")},
+			{2 * time.Second, "bob-hangs-up", hangsUp("bob", "normal")},
+		},
+		talk:    map[string][]string{"alice-bob": {"answer", "code", "alice-answers", "bob-hangs-up"}},
+		outcome: "recalled", transferdOnly: true,
 	},
 	{
 		// Failed transfer: Carol is busy; Alice is back with Bob.
@@ -501,7 +530,7 @@ var billScripts = []billScript{
 			{2 * time.Second, "carol-busy", hangsUp("carol", "busy")},
 			{2 * time.Second, "alice-hangs-up", hangsUp("alice", "normal")},
 		},
-		talk:          map[string][2]string{"alice-bob": {"answer", "alice-hangs-up"}},
+		talk:          map[string][]string{"alice-bob": {"answer", "alice-hangs-up"}},
 		outcome:       "failed:busy",
 		nativeDiffers: []string{"talk:alice-bob", "talk:alice-carol", "unanswered-target", "transfer-mark"},
 	},
@@ -533,8 +562,10 @@ func (sc billScript) expect(b *billCall, recs CallRecords, party func(string) st
 		b.at[st.mark] = at
 	}
 	want := billExpect{talk: map[string]float64{}, carolAnswered: sc.carolAnswered, outcome: sc.outcome, nativeEvent: sc.nativeEvent}
-	for pair, span := range sc.talk {
-		want.talk[pair] = b.since(span[0], span[1])
+	for pair, marks := range sc.talk {
+		for i := 0; i+1 < len(marks); i += 2 {
+			want.talk[pair] += b.since(marks[i], marks[i+1])
+		}
 	}
 	return want
 }
@@ -572,6 +603,9 @@ func TestBillingRecords(t *testing.T) {
 	billRuns++
 	for i, sc := range billScripts {
 		for _, native := range []bool{false, true} {
+			if native && sc.transferdOnly {
+				continue
+			}
 			path, tag := "transferd", fmt.Sprintf("bt%c%d", 'a'+i, billRuns)
 			if native {
 				path, tag = "native", fmt.Sprintf("bn%c%d", 'a'+i, billRuns)
