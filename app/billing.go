@@ -249,8 +249,11 @@ func (c *Call) celStart(ctx context.Context) {
 		kind = "blind"
 	}
 	t := c.xfer
+	// The transferee stays in the call; the transferor of a blind transfer
+	// is hung up right after this, possibly before the originate reaches
+	// Asterisk (it is sent in the background).
 	c.celEvent(ctx, "start", fmt.Sprintf("transfer=%s;call=%s;kind=%s;transferor=%s;transferee=%s;target=%s",
-		t.ID, c.id, kind, t.Transferor, t.Transferee, t.Number))
+		t.ID, c.id, kind, t.Transferor, t.Transferee, t.Number), t.Transferee, t.Transferor)
 }
 
 // markFinish writes the outcome on every leg of the transfer still up and
@@ -268,8 +271,10 @@ func (c *Call) markFinish(ctx context.Context, f transfer.Finish) {
 			c.setVar(ctx, l.id, "CDR(userfield)", userfield(t.ID, r.role, f.Outcome.String()))
 		}
 	}
+	// The parties the call goes on with: the others may be hung up by
+	// the step's own effects.
 	c.celEvent(ctx, "end", fmt.Sprintf("transfer=%s;call=%s;outcome=%s;parties=%s",
-		t.ID, c.id, f.Outcome, strings.Join(f.Parties, "+")))
+		t.ID, c.id, f.Outcome, strings.Join(f.Parties, "+")), f.Parties...)
 }
 
 func (c *Call) setVar(ctx context.Context, id ari.ChannelID, name, value string) {
@@ -283,15 +288,25 @@ func (c *Call) setVar(ctx context.Context, id ari.ChannelID, name, value string)
 // nothing else writes USER_DEFINED), and sending a party of the call to the
 // dialplan would take it out of Stasis. So transferd originates a Local
 // channel into billing.cel_context, whose dialplan raises the event and
-// hangs up without answering. The party it is for is its originator, so the
-// event carries the call's linkedid; its CDRs are disabled.
-func (c *Call) celEvent(ctx context.Context, event, extra string) {
+// hangs up without answering. A party of the call is its originator, so the
+// event carries the call's linkedid; its CDRs are disabled. The originator
+// is the first of stay still up (parties that remain in the call), else any
+// live party: Asterisk refuses an originator that is already gone (400), and
+// then the event is raised without one (its own linkedid; call= and
+// transfer= still join it to the call) rather than lost.
+func (c *Call) celEvent(ctx context.Context, event, extra string, stay ...string) {
 	cctx := c.acct.cfg.Billing.CELContext
 	if cctx == "" {
 		return
 	}
 	var originator ari.ChannelID
-	if ps := c.liveParties(); len(ps) > 0 {
+	for _, id := range stay {
+		if l := c.legs[ari.ChannelID(id)]; l != nil && !l.gone {
+			originator = l.id
+			break
+		}
+	}
+	if ps := c.liveParties(); originator == "" && len(ps) > 0 {
 		originator = ps[0].id
 	}
 	id := ari.ChannelID(fmt.Sprintf("%s-cel-%d", c.id, c.app.nextID()))
@@ -321,6 +336,11 @@ func (c *Call) celEvent(ctx context.Context, event, extra string) {
 		rctx, cancel := context.WithTimeout(rctx, effectTimeout)
 		defer cancel()
 		_, err := c.app.client.Channels.Originate(rctx, p)
+		if ari.StatusOf(err) == 400 && p.Originator != "" {
+			log.Info().Err(err).Str("event", event).Str("originator", string(p.Originator)).Msg("CEL user event: originator gone, raised without one")
+			p.Originator = ""
+			_, err = c.app.client.Channels.Originate(rctx, p)
+		}
 		if err != nil {
 			log.Warn().Err(err).Str("event", event).Str("cel_context", cctx).Msg("CEL user event (is extensions_transferd.conf included?)")
 		}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/transferd/transferd/ari"
 )
@@ -130,6 +133,75 @@ func TestBillingRequestsPerTransfer(t *testing.T) {
 			wr, wc := split(tc.want)
 			if !slices.Equal(gr, wr) || !slices.Equal(gc, wc) {
 				t.Fatalf("billing requests:\n%s\nwant (the CEL ones in order among themselves):\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// celOriginators records the originator of each CEL side trip's originate
+// and refuses, as Asterisk does, an originator that is already gone.
+type celOriginators struct {
+	*recorder
+	gone string // a channel id Asterisk no longer has
+	mu   sync.Mutex
+	seen []string // "<path> originator=<id>" in order
+}
+
+func (r *celOriginators) RoundTrip(ctx context.Context, req *ari.Request) (*ari.Response, error) {
+	if strings.Contains(req.Path, "-cel-") {
+		o := req.Query.Get("originator")
+		r.mu.Lock()
+		r.seen = append(r.seen, req.Path+" originator="+o)
+		r.mu.Unlock()
+		if o != "" && o == r.gone {
+			return &ari.Response{Status: 400, Body: []byte(`{"message":"Provided originator channel was not found"}`)}, nil
+		}
+		return &ari.Response{Status: 200, Body: []byte(`{}`)}, nil
+	}
+	return r.recorder.RoundTrip(ctx, req)
+}
+
+// A blind transfer hangs its transferor up right after it starts, while
+// TRANSFERD_START is still on its way (it is sent in the background): the
+// event's originator is the transferee, who stays. And an originator that
+// is gone all the same (400) does not lose the event: it is raised without.
+func TestCELOriginatorStays(t *testing.T) {
+	for _, tc := range []struct {
+		name, gone string
+		want       []string
+	}{
+		{name: "transferee", want: []string{"/channels/c1-cel-1 originator=c1-b"}},
+		{name: "gone", gone: "c1-b", want: []string{"/channels/c1-cel-1 originator=c1-b", "/channels/c1-cel-1 originator="}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &celOriginators{recorder: &recorder{}, gone: tc.gone}
+			cfg := DefaultConfig()
+			acct := cfg.Defaults
+			acct.DialTemplate = "Local/{number}@phones"
+			cfg.Accounts = map[string]AccountConfig{"a": acct}
+			client, err := ari.New(ari.Options{Transport: rec, Apps: []string{"transferd"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := New(cfg, client, zerolog.New(zerolog.NewTestWriter(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := newCall(a, a.accounts["a"], "c1")
+			c.addLeg(&leg{id: "c1", role: roleCaller, number: "1001", callback: "1001", answered: true})
+			c.addLeg(&leg{id: "c1-b", role: roleCallee, number: "2001", callback: "2001", answered: true})
+			c.phase = phaseTalking
+			if _, err := c.startTransfer(context.Background(), c.legs["c1"], "2600", nil, true); err != nil {
+				t.Fatalf("startTransfer: %v", err)
+			}
+			if c.cel == nil {
+				t.Fatal("no CEL event raised")
+			}
+			_ = c.cel.wait()
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if !slices.Equal(rec.seen, tc.want) {
+				t.Fatalf("CEL originates %q, want %q", rec.seen, tc.want)
 			}
 		})
 	}
