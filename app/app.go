@@ -52,8 +52,9 @@ type App struct {
 	wg          sync.WaitGroup
 	draining    atomic.Bool
 	store       Store
-	own         Ownership // nil: one instance owns every call
-	dialogs     Dialogs   // nil: every event reaches this instance
+	own         Ownership            // nil: one instance owns every call
+	leases      map[string]time.Time // call id -> when its lease was last known written (ownership.go); under mu
+	dialogs     Dialogs              // nil: every event reaches this instance
 	seq         atomic.Uint64
 	// ariDown: a request got no answer, or the event stream dropped, and
 	// no ping has been answered since (reconcile.go).

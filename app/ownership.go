@@ -93,19 +93,72 @@ func (a *App) renewLeases(ctx context.Context) {
 	if len(ids) == 0 {
 		return
 	}
-	rctx, cancel := context.WithTimeout(ctx, a.own.LeaseTTL()/2)
+	ttl := a.own.LeaseTTL()
+	start := time.Now()
+	rctx, cancel := context.WithTimeout(ctx, ttl/2)
 	defer cancel()
 	lost, err := a.own.Renew(rctx, ids)
 	if err != nil {
 		a.log.Warn().Err(err).Msg("renew call leases")
 	}
+	gone := map[string]bool{}
 	for _, id := range lost {
+		gone[id] = true
+		a.forgetLease(id)
 		// Another instance carries the call now: stop without touching it.
 		a.log.Warn().Str(keyCallID, id).Msg("call taken over by another instance; giving it up")
 		if c := a.Call(id); c != nil {
 			c.post(stopCall{})
 		}
 	}
+	for _, id := range ids {
+		switch {
+		case gone[id]:
+		case err == nil:
+			a.leaseRenewed(id, start)
+		case time.Since(a.leaseFrom(id, start)) > ttl*2/3:
+			// Fencing: the lease may lapse before the next renewal can
+			// land, and another instance may then take the call over. Two
+			// instances must never drive one call, so this one stops
+			// first, touching nothing; whoever claims the call once its
+			// lease has lapsed (this instance too) restores it from its
+			// snapshot and reconciles it with Asterisk.
+			a.forgetLease(id)
+			a.log.Warn().Str(keyCallID, id).Dur("unrenewed", time.Since(a.leaseFrom(id, start))).
+				Msg("call lease not renewed in time; giving the call up before another instance takes it")
+			if c := a.Call(id); c != nil {
+				c.post(stopCall{})
+			}
+		}
+	}
+}
+
+// leaseRenewed records that this instance's lease on a call was written at
+// the latest at 'at' (a renewal or claim that started then succeeded).
+func (a *App) leaseRenewed(id string, at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.leases == nil {
+		a.leases = map[string]time.Time{}
+	}
+	a.leases[id] = at
+}
+
+// leaseFrom is when this instance's lease on a call was last known
+// written; def when unknown.
+func (a *App) leaseFrom(id string, def time.Time) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if at, ok := a.leases[id]; ok {
+		return at
+	}
+	return def
+}
+
+func (a *App) forgetLease(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.leases, id)
 }
 
 // takeOrphans claims calls whose owner stopped renewing, and carries them
@@ -123,11 +176,12 @@ func (a *App) takeOrphans(ctx context.Context) {
 		if a.Call(id) != nil {
 			continue
 		}
+		start := time.Now()
 		ok, err := a.own.Claim(ctx, id)
 		if err != nil || !ok {
 			continue
 		}
-		start := time.Now()
+		a.leaseRenewed(id, start)
 		raw, err := a.store.Load(ctx, id)
 		if err != nil {
 			a.log.Warn().Err(err).Str(keyCallID, id).Msg("orphaned call without a readable snapshot")
@@ -155,10 +209,14 @@ func (a *App) claimNew(ctx context.Context, id ari.ChannelID) bool {
 	if a.own == nil {
 		return true
 	}
+	start := time.Now()
 	ok, err := a.own.Claim(ctx, string(id))
 	if err != nil {
 		a.log.Warn().Err(err).Str(keyCallID, string(id)).Msg("claim new call")
 		return false
+	}
+	if ok {
+		a.leaseRenewed(string(id), start)
 	}
 	return ok
 }

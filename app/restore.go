@@ -356,6 +356,7 @@ func (c *Call) flush(wait bool) {
 			p.io.Unlock()
 			if own := c.app.own; own != nil && err == nil {
 				err = own.Release(ctx, c.id)
+				c.app.forgetLease(c.id)
 			}
 		} else {
 			err = c.write(ctx, q)
