@@ -538,10 +538,16 @@ func TestSIPBlindReferUnknownNumber(t *testing.T) {
 	a, b, call := s.call(s.alice, s.bob)
 	s.refer(func() (int, error) { return a.Refer(s.ctx, "7999") })
 	s.notified(a, "alice", "503")
-	info, _ := s.app.CallInfo(call)
-	if lt := info.LastTransfer; lt == nil || !strings.HasPrefix(lt.Outcome, "failed:") {
-		t.Fatalf("last transfer %+v, want a failure", lt)
-	}
+	// The call's published picture follows the NOTIFY by a moment: polled.
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	waitFor(t, ctx, func() error {
+		info, _ := s.app.CallInfo(call)
+		if lt := info.LastTransfer; lt == nil || !strings.HasPrefix(lt.Outcome, "failed:") {
+			return fmt.Errorf("last transfer %+v, want a failure", lt)
+		}
+		return nil
+	})
+	cancel()
 	s.hears(a, "alice", toneBob)
 	s.hears(b, "bob", toneAlice)
 	if err := a.Hangup(s.ctx); err != nil {
