@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -68,7 +69,11 @@ func TestDeafApplicationRecovers(t *testing.T) {
 
 // sessionHas checks that exactly n of Asterisk's event sessions list app.
 func sessionHas(ctx context.Context, app string, n int) error {
-	out, err := sandbox.CLI(ctx, "ari show websocket sessions")
+	// A CLI command was once seen hanging until killed (twice 15 s, the
+	// whole wait): each try gets 5 s, and the waits retry.
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, err := sandbox.CLI(cctx, "ari show websocket sessions")
 	if err != nil {
 		return err
 	}

@@ -220,7 +220,7 @@ func (s *scenario) start(ctx context.Context) {
 // of the scenario's application.
 func (s *scenario) waitNoEventSession(ctx context.Context) {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	waitFor(s.t, ctx, func() error { return sessionHas(ctx, s.cfg.ARI.App, 0) })
 }
