@@ -85,7 +85,9 @@ func buildTransferd(t *testing.T, ctx context.Context) string {
 	return bin
 }
 
-func newClusterRig(t *testing.T, ctx context.Context) *clusterRig {
+// newClusterRig builds transferd, starts an embedded NATS server and the
+// Asterisk nodes named on it (one bucket copy).
+func newClusterRig(t *testing.T, ctx context.Context, nodes ...string) *clusterRig {
 	t.Helper()
 	r := &clusterRig{t: t, ctx: ctx, insts: map[string]*instance{}, storeDir: t.TempDir()}
 	r.bin = buildTransferd(t, ctx)
@@ -97,7 +99,7 @@ func newClusterRig(t *testing.T, ctx context.Context) *clusterRig {
 	r.startNATS()
 	t.Cleanup(func() { r.ns.Shutdown() })
 	r.url = r.ns.ClientURL()
-	r.setUp(1, "cl-node-a", "cl-node-b")
+	r.setUp(1, nodes...)
 	return r
 }
 
@@ -506,7 +508,7 @@ func (r *clusterRig) noLeaks(ctx context.Context) error {
 func TestClusterFailover(t *testing.T) {
 	t.Parallel()
 	ctx := within(t, 8*time.Minute)
-	r := newClusterRig(t, ctx)
+	r := newClusterRig(t, ctx, "cl-node-a", "cl-node-b")
 	for _, id := range []string{"i1", "i2", "i3"} {
 		r.startInstance(id)
 	}

@@ -19,17 +19,7 @@ import (
 func TestDrainHandsCallsOver(t *testing.T) {
 	t.Parallel()
 	ctx := within(t, 4*time.Minute)
-	r := &clusterRig{t: t, ctx: ctx, insts: map[string]*instance{}, storeDir: t.TempDir()}
-	r.bin = buildTransferd(t, ctx)
-	port, err := FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.natsPort = port
-	r.startNATS()
-	t.Cleanup(func() { r.ns.Shutdown() })
-	r.url = r.ns.ClientURL()
-	r.setUp(1, "dr-node-a")
+	r := newClusterRig(t, ctx, "dr-node-a")
 	const drainTimeout = 2 * time.Second
 	f, err := os.OpenFile(r.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {

@@ -60,17 +60,7 @@ func reportOf(ctx context.Context, in *instance, call ari.ChannelID) (*app.CallI
 func TestKillDuringTakeover(t *testing.T) {
 	t.Parallel()
 	ctx := within(t, 6*time.Minute)
-	r := &clusterRig{t: t, ctx: ctx, insts: map[string]*instance{}, storeDir: t.TempDir()}
-	r.bin = buildTransferd(t, ctx)
-	port, err := FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.natsPort = port
-	r.startNATS()
-	t.Cleanup(func() { r.ns.Shutdown() })
-	r.url = r.ns.ClientURL()
-	r.setUp(1, "kt-node-a")
+	r := newClusterRig(t, ctx, "kt-node-a")
 	node := r.nodes[0]
 	r.cfgPath = r.writeTakeoverConfig()
 
