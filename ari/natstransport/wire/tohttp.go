@@ -1,8 +1,8 @@
 package wire
 
 // ToHTTP: an ari-proxy request into the ARI REST call that serves it
-// (natsproxy's direction). The kinds transferd does not use itself are in
-// stockToHTTP (kinds.go).
+// (natsproxy's direction), every kind in one switch: first those transferd
+// uses, then the rest of the stock server's (kinds.go has their bodies).
 
 import (
 	"encoding/json"
@@ -111,6 +111,14 @@ func ToHTTP(r *Request) (*HTTPCall, error) {
 		c.Path = p
 	}
 	entity := func(e string) { c.Result, c.Entity = ResultEntity, e }
+	// body keeps the first error: a body built after a refused path
+	// segment must not clear the refusal.
+	body := func(b []byte, berr error) {
+		c.Body = b
+		if berr != nil && err == nil {
+			err = fmt.Errorf("%s: %w", r.Kind, berr)
+		}
+	}
 
 	switch r.Kind {
 	// Channels.
@@ -140,7 +148,7 @@ func ToHTTP(r *Request) (*HTTPCall, error) {
 		} else {
 			c.Method, c.Path = http.MethodPost, "/channels"
 		}
-		c.Body, err = variablesBody(o.Variables)
+		body(variablesBody(o.Variables))
 		entity(KindChannel)
 	case "ChannelCreate":
 		need(r.ChannelCreate != nil, "channel_create")
@@ -159,7 +167,7 @@ func ToHTTP(r *Request) (*HTTPCall, error) {
 		q.str("originator", o.Originator)
 		q.str("formats", o.Formats)
 		c.Method, c.Path = http.MethodPost, "/channels/create"
-		c.Body, err = variablesBody(o.Variables)
+		body(variablesBody(o.Variables))
 		entity(KindChannel)
 	case "ChannelData", "ChannelGet":
 		set(http.MethodGet, "channels", id)
@@ -439,14 +447,195 @@ func ToHTTP(r *Request) (*HTTPCall, error) {
 		}
 		set(http.MethodGet, "endpoints", r.EndpointListByTech.Tech)
 		c.Result, c.Entity = ResultList, KindEndpoint
+
+	// The kinds below are served for stock clients; transferd does not
+	// use them itself.
+
+	// Dynamic configuration: the key's id is <class>/<type>/<id>.
+	case "AsteriskConfigData", "AsteriskConfigDelete", "AsteriskConfigUpdate":
+		parts := strings.SplitN(id, "/", 3)
+		need(len(parts) == 3, "key.id <class>/<type>/<id>")
+		if len(parts) != 3 {
+			break
+		}
+		switch r.Kind {
+		case "AsteriskConfigData":
+			set(http.MethodGet, "asterisk", "config", "dynamic", parts[0], parts[1], parts[2])
+			c.Result, c.Entity = ResultConfig, KindConfig
+		case "AsteriskConfigDelete":
+			set(http.MethodDelete, "asterisk", "config", "dynamic", parts[0], parts[1], parts[2])
+		default:
+			need(r.AsteriskConfig != nil, "asterisk_config")
+			set(http.MethodPut, "asterisk", "config", "dynamic", parts[0], parts[1], parts[2])
+			if r.AsteriskConfig != nil {
+				body(json.Marshal(struct {
+					Fields []ConfigTuple `json:"fields"`
+				}{r.AsteriskConfig.Tuples}))
+			}
+		}
+
+	// Log channels.
+	case "AsteriskLoggingCreate":
+		need(r.AsteriskLoggingChannel != nil, "asterisk_logging_channel")
+		set(http.MethodPost, "asterisk", "logging", id)
+		if r.AsteriskLoggingChannel != nil {
+			q.str("configuration", r.AsteriskLoggingChannel.Levels)
+		}
+	case "AsteriskLoggingData", "AsteriskLoggingGet":
+		need(id != "", "key.id")
+		c.Method, c.Path, c.Result, c.Entity = http.MethodGet, "/asterisk/logging", ResultLog, KindLogging
+	case "AsteriskLoggingList":
+		c.Method, c.Path, c.Result, c.Entity = http.MethodGet, "/asterisk/logging", ResultList, KindLogging
+	case "AsteriskLoggingRotate":
+		set(http.MethodPut, "asterisk", "logging", id, "rotate")
+	case "AsteriskLoggingDelete":
+		set(http.MethodDelete, "asterisk", "logging", id)
+
+	// Modules.
+	case "AsteriskModuleData", "AsteriskModuleGet":
+		set(http.MethodGet, "asterisk", "modules", id)
+		entity(KindModule)
+	case "AsteriskModuleList":
+		c.Method, c.Path, c.Result, c.Entity = http.MethodGet, "/asterisk/modules", ResultList, KindModule
+	case "AsteriskModuleLoad":
+		set(http.MethodPost, "asterisk", "modules", id)
+	case "AsteriskModuleReload":
+		set(http.MethodPut, "asterisk", "modules", id)
+	case "AsteriskModuleUnload":
+		set(http.MethodDelete, "asterisk", "modules", id)
+
+	// Recording and video.
+	case "BridgeRecord", "ChannelRecord":
+		rec := r.BridgeRecord
+		base := "bridges"
+		if r.Kind == "ChannelRecord" {
+			rec, base = r.ChannelRecord, "channels"
+		}
+		need(rec != nil && rec.Name != "", strings.ToLower(base[:len(base)-1])+"_record.name")
+		if rec == nil {
+			break
+		}
+		set(http.MethodPost, base, id, "record")
+		recordQuery(q, rec)
+		entity(KindLiveRecording)
+	case "BridgeVideoSource":
+		need(r.BridgeVideoSource != nil, "bridge_video_source")
+		if r.BridgeVideoSource != nil {
+			set(http.MethodPost, "bridges", id, "videoSource", r.BridgeVideoSource.Channel)
+		}
+	case "BridgeVideoSourceDelete":
+		set(http.MethodDelete, "bridges", id, "videoSource")
+
+	// External media and user events.
+	case "ChannelExternalMedia":
+		need(r.ChannelExternalMedia != nil, "channel_external_media")
+		if r.ChannelExternalMedia == nil {
+			break
+		}
+		o := r.ChannelExternalMedia.Options
+		c.Method, c.Path = http.MethodPost, "/channels/externalMedia"
+		q.str("channelId", o.ChannelID)
+		q.str("app", o.App)
+		q.str("external_host", o.ExternalHost)
+		q.str("encapsulation", o.Encapsulation)
+		q.str("transport", o.Transport)
+		q.str("connection_type", o.ConnectionType)
+		q.str("format", o.Format)
+		q.str("direction", o.Direction)
+		body(variablesBody(o.Variables))
+		entity(KindChannel)
+	case "ChannelUserEvent":
+		need(r.ChannelUserevent != nil && r.ChannelUserevent.UserEvent.Eventname != "", "channel_user_event.UserEvent.eventname")
+		if r.ChannelUserevent == nil {
+			break
+		}
+		ue := r.ChannelUserevent.UserEvent
+		set(http.MethodPost, "events", "user", ue.Eventname)
+		if r.Key != nil {
+			q.str("application", r.Key.App)
+		}
+		q.str("source", "channel:"+id)
+		if len(ue.Userevent) > 0 && string(ue.Userevent) != "null" {
+			body(json.Marshal(struct {
+				Variables json.RawMessage `json:"variables"`
+			}{ue.Userevent}))
+		}
+
+	// Device states and mailboxes.
+	case "DeviceStateDelete":
+		set(http.MethodDelete, "deviceStates", id)
+	case "DeviceStateUpdate":
+		need(r.DeviceStateUpdate != nil, "device_state_update")
+		set(http.MethodPut, "deviceStates", id)
+		if r.DeviceStateUpdate != nil {
+			q.str("deviceState", r.DeviceStateUpdate.State)
+		}
+	case "MailboxData", "MailboxGet":
+		set(http.MethodGet, "mailboxes", id)
+		entity(KindMailbox)
+	case "MailboxList":
+		c.Method, c.Path, c.Result, c.Entity = http.MethodGet, "/mailboxes", ResultList, KindMailbox
+	case "MailboxDelete":
+		set(http.MethodDelete, "mailboxes", id)
+	case "MailboxUpdate":
+		need(r.MailboxUpdate != nil, "mailbox_update")
+		set(http.MethodPut, "mailboxes", id)
+		if m := r.MailboxUpdate; m != nil {
+			q["oldMessages"] = []string{fmt.Sprint(m.Old)}
+			q["newMessages"] = []string{fmt.Sprint(m.New)}
+		}
+
+	// Stored recordings.
+	case "RecordingStoredData", "RecordingStoredGet":
+		set(http.MethodGet, "recordings", "stored", id)
+		entity(KindStoredRecording)
+	case "RecordingStoredList":
+		c.Method, c.Path, c.Result, c.Entity = http.MethodGet, "/recordings/stored", ResultList, KindStoredRecording
+	case "RecordingStoredDelete":
+		set(http.MethodDelete, "recordings", "stored", id)
+	case "RecordingStoredCopy":
+		need(r.RecordingStoredCopy != nil && r.RecordingStoredCopy.Destination != "", "recording_stored_copy.destination")
+		set(http.MethodPost, "recordings", "stored", id, "copy")
+		if r.RecordingStoredCopy != nil {
+			q.str("destinationRecordingName", r.RecordingStoredCopy.Destination)
+		}
+		entity(KindStoredRecording)
+
+	// Live recordings.
+	case "RecordingLiveData", "RecordingLiveGet":
+		set(http.MethodGet, "recordings", "live", id)
+		entity(KindLiveRecording)
+	case "RecordingLiveSubscribe":
+		// Binding is the proxy's business; Asterisk is asked whether the
+		// recording exists.
+		set(http.MethodGet, "recordings", "live", id)
+		entity(KindLiveRecording)
+	case "RecordingLiveStop":
+		set(http.MethodPost, "recordings", "live", id, "stop")
+	case "RecordingLivePause":
+		set(http.MethodPost, "recordings", "live", id, "pause")
+	case "RecordingLiveResume":
+		set(http.MethodDelete, "recordings", "live", id, "pause")
+	case "RecordingLiveMute":
+		set(http.MethodPost, "recordings", "live", id, "mute")
+	case "RecordingLiveUnmute":
+		set(http.MethodDelete, "recordings", "live", id, "mute")
+	case "RecordingLiveScrap":
+		set(http.MethodDelete, "recordings", "live", id)
+
+	// Sounds.
+	case "SoundData":
+		set(http.MethodGet, "sounds", id)
+		entity(KindSound)
+	case "SoundList":
+		c.Method, c.Path, c.Result, c.Entity = http.MethodGet, "/sounds", ResultList, KindSound
+		if r.SoundList != nil {
+			for k, v := range r.SoundList.Filters {
+				q.str(k, v)
+			}
+		}
 	default:
-		ok, berr := stockToHTTP(r, c, q, set, need, entity)
-		if !ok {
-			return nil, fmt.Errorf("kind %q: %w", r.Kind, ErrUnsupported)
-		}
-		if berr != nil && err == nil {
-			err = fmt.Errorf("%s: %w", r.Kind, berr)
-		}
+		return nil, fmt.Errorf("kind %q: %w", r.Kind, ErrUnsupported)
 	}
 	if err != nil {
 		return nil, err
@@ -460,4 +649,23 @@ func playQuery(q vals, media string, o PlayOptions) {
 	q.str("lang", o.Lang)
 	q.num("offsetms", o.OffsetMS)
 	q.num("skipms", o.SkipMS)
+}
+
+// recordQuery puts a record request's options in ARI's parameters.
+func recordQuery(q vals, rec *Record) {
+	q.str("name", rec.Name)
+	o := rec.Options
+	if o == nil {
+		o = &RecordingOptions{}
+	}
+	format := o.Format
+	if format == "" {
+		format = "slin" // ARI requires one; v5's documented default
+	}
+	q.str("format", format)
+	q.num("maxDurationSeconds", int(o.MaxDuration/time.Second))
+	q.num("maxSilenceSeconds", int(o.MaxSilence/time.Second))
+	q.str("ifExists", o.Exists)
+	q.flag("beep", o.Beep)
+	q.str("terminateOn", o.Terminate)
 }
