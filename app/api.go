@@ -19,7 +19,7 @@ func (a *App) Live(id string) (CallInfo, bool) {
 	return c.Info(), true
 }
 
-// Do runs an action of the HTTP API (a featurecode module: transfer,
+// Do runs an action of the HTTP API (a word of transfer.Actions: transfer,
 // blind_transfer, cancel, complete, swap, threeway) on the live call that
 // id names, for the party whose channel id is channel, and returns the
 // call's view right after it. target and data are for transfers. Errors

@@ -108,7 +108,7 @@ func (c *Call) forward(ctx context.Context, from *leg, digits string) {
 // onCode acts on a matched feature code.
 func (c *Call) onCode(ctx context.Context, l *leg, r featurecode.Result) error {
 	var number string
-	if featurecode.StartsTransfer(r.Action.Module) {
+	if transfer.StartsTransfer(r.Action.Module) {
 		if len(r.Args) == 0 || r.Args[0] == "" {
 			return fmt.Errorf("%w: the code's pattern captured no number", ErrInvalidTarget)
 		}
@@ -117,12 +117,12 @@ func (c *Call) onCode(ctx context.Context, l *leg, r featurecode.Result) error {
 	return c.act(ctx, l, r.Action.Module, number, r.Action.Data)
 }
 
-// act carries out one action of the vocabulary (featurecode's modules,
-// which are the HTTP API's actions too) for the party l: start a transfer
-// to number with data's overrides, or control the running transfer.
+// act carries out one action of the vocabulary (transfer.Actions: a feature
+// code's module or an HTTP API action) for the party l: start a transfer to
+// number with data's overrides, or press the command the action names.
 func (c *Call) act(ctx context.Context, l *leg, action, number string, data map[string]string) error {
-	if featurecode.StartsTransfer(action) {
-		_, err := c.startTransfer(ctx, l, number, data, action == featurecode.ModuleBlindTransfer)
+	if transfer.StartsTransfer(action) {
+		_, err := c.startTransfer(ctx, l, number, data, action == transfer.ActionBlindTransfer)
 		return err
 	}
 	if cmd := transfer.CommandNamed(action); cmd != transfer.CommandNone {

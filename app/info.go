@@ -128,7 +128,7 @@ func sameInfo(a, b CallInfo) bool {
 func replaceNumber(tmpl, number string) string { return strings.ReplaceAll(tmpl, "{number}", number) }
 
 // Do runs an API command on the call's goroutine and waits for its answer.
-// action is transfer, blind_transfer, cancel, complete, swap or threeway;
+// action is a word of transfer.Actions;
 // channel is the party acting (the transferor); target and data are for
 // transfers.
 func (c *Call) Do(ctx context.Context, action string, channel string, target string, data map[string]string) (CallInfo, error) {

@@ -191,7 +191,8 @@ const (
 	numCommands
 )
 
-var commandNames = [numCommands]string{"none", "cancel", "complete", "swap", "threeway"}
+// commandNames are the vocabulary's words (vocabulary.go) for the commands.
+var commandNames = [numCommands]string{"none", ActionCancel, ActionComplete, ActionSwap, ActionThreeWay}
 
 func (c Command) String() string {
 	if c >= 0 && c < numCommands {
@@ -218,9 +219,9 @@ func (c *Command) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// CommandNamed returns the command whose String is name, or CommandNone.
-// The names are featurecode's modules of the same words, which the HTTP
-// API's actions are too.
+// CommandNamed returns the command whose String is name, or CommandNone: the
+// command an action of the vocabulary names (none for the actions that
+// start a transfer).
 func CommandNamed(name string) Command {
 	var c Command
 	if c.UnmarshalText([]byte(name)) != nil {

@@ -23,9 +23,11 @@
 // of a code that match the groups of a pattern, e.g. "2600" in *22600, are
 // handed to the action as its arguments.
 //
-// Modules: transfer (attended transfer), blind_transfer, cancel (cancel a
-// transfer, take the held party back), swap (talk to the other party),
-// threeway (join all three) and complete (leave, connecting the others).
+// Modules are the words of transfer.Actions, the vocabulary the HTTP API
+// and the transfer state machine's commands share: transfer (attended
+// transfer), blind_transfer, cancel (cancel a transfer, take the held party
+// back), swap (talk to the other party), threeway (join all three) and
+// complete (leave, connecting the others).
 //
 // The default configuration (Default) is:
 //

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/transferd/transferd/transfer"
 )
 
 // MaxSequenceLen is the largest number of digits a sequence can collect
@@ -25,31 +27,6 @@ const Terminator = "#"
 // TakebackData is the Data key of a transfer pattern that names the
 // takeback (cancel) sequence, as in Kazoo, e.g. "*1".
 const TakebackData = "takeback_dtmf"
-
-// Modules an Action can name. They are transferd's one action vocabulary:
-// the HTTP API's actions are the same words (httpapi takes them from
-// here), and the four controls of a running transfer are the names of
-// transfer.Command (app maps them with transfer.CommandNamed).
-const (
-	ModuleTransfer      = "transfer"       // attended transfer to Args[0]
-	ModuleBlindTransfer = "blind_transfer" // blind transfer to Args[0]
-	ModuleCancel        = "cancel"         // cancel a transfer / take the transferee back
-	ModuleComplete      = "complete"       // complete the transfer, leave the call
-	ModuleSwap          = "swap"           // swap between the held party and the target
-	ModuleThreeway      = "threeway"       // join all three parties
-)
-
-// Modules lists every module, in the order the documentation gives them.
-var Modules = []string{
-	ModuleTransfer, ModuleBlindTransfer, ModuleCancel,
-	ModuleComplete, ModuleSwap, ModuleThreeway,
-}
-
-// StartsTransfer says whether module starts a transfer (and so needs a
-// number) rather than controlling a running one.
-func StartsTransfer(module string) bool {
-	return module == ModuleTransfer || module == ModuleBlindTransfer
-}
 
 // ErrInvalidDigit is wrapped by Result.Err when Feed gets something that is
 // not one DTMF digit.
@@ -68,7 +45,7 @@ type Config struct {
 
 // Action is what a code does.
 type Action struct {
-	Module string
+	Module string // a word of transfer.Actions
 	Data   map[string]string
 }
 
@@ -80,15 +57,15 @@ func Default() Config {
 	return Config{
 		BindingKey: DefaultBindingKey,
 		Numbers: map[string]Action{
-			"0": {Module: ModuleCancel},
-			"1": {Module: ModuleCancel}, // takeback
-			"3": {Module: ModuleThreeway},
-			"4": {Module: ModuleComplete},
-			"9": {Module: ModuleSwap},
+			"0": {Module: transfer.ActionCancel},
+			"1": {Module: transfer.ActionCancel}, // takeback
+			"3": {Module: transfer.ActionThreeWay},
+			"4": {Module: transfer.ActionComplete},
+			"9": {Module: transfer.ActionSwap},
 		},
 		Patterns: map[string]Action{
-			`2(\d+)`: {Module: ModuleTransfer, Data: map[string]string{TakebackData: "*1"}},
-			`7(\d+)`: {Module: ModuleBlindTransfer},
+			`2(\d+)`: {Module: transfer.ActionTransfer, Data: map[string]string{TakebackData: "*1"}},
+			`7(\d+)`: {Module: transfer.ActionBlindTransfer},
 		},
 	}
 }
@@ -156,8 +133,8 @@ func checkCode(code string, key byte) error {
 }
 
 func checkModule(m string) error {
-	if !slices.Contains(Modules, m) {
-		return fmt.Errorf("unknown module %q (want one of %s)", m, strings.Join(Modules, ", "))
+	if !slices.Contains(transfer.Actions, m) {
+		return fmt.Errorf("unknown module %q (want one of %s)", m, strings.Join(transfer.Actions, ", "))
 	}
 	return nil
 }
@@ -231,7 +208,7 @@ func New(c Config) (*Matcher, error) {
 	for _, src := range slices.Sorted(maps.Keys(c.Patterns)) {
 		a := c.Patterns[src]
 		tb := a.Data[TakebackData]
-		if a.Module != ModuleTransfer || tb == "" || m.key == 0 {
+		if a.Module != transfer.ActionTransfer || tb == "" || m.key == 0 {
 			continue
 		}
 		ref := patternRef(src) + ".data." + TakebackData
@@ -250,7 +227,7 @@ func New(c Config) (*Matcher, error) {
 			continue
 		}
 		if _, registered := m.numbers[code]; !registered {
-			m.numbers[code] = rule{action: Action{Module: ModuleCancel}, source: ref}
+			m.numbers[code] = rule{action: Action{Module: transfer.ActionCancel}, source: ref}
 		}
 	}
 

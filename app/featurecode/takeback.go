@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/transferd/transferd/transfer"
 )
 
 // WithTakeback returns a matcher that also takes code (the binding key and
@@ -18,7 +20,7 @@ func (m *Matcher) WithTakeback(code string) (*Matcher, error) {
 	if !found || digits == "" {
 		return nil, fmt.Errorf("must be the binding key %q followed by digits", key)
 	}
-	if r, ok := m.lookup(digits); ok && r.Action.Module == ModuleCancel {
+	if r, ok := m.lookup(digits); ok && r.Action.Module == transfer.ActionCancel {
 		return nil, nil
 	}
 	if a, taken := m.cfg.Numbers[digits]; taken {
@@ -29,7 +31,7 @@ func (m *Matcher) WithTakeback(code string) (*Matcher, error) {
 	if cfg.Numbers == nil {
 		cfg.Numbers = map[string]Action{}
 	}
-	cfg.Numbers[digits] = Action{Module: ModuleCancel}
+	cfg.Numbers[digits] = Action{Module: transfer.ActionCancel}
 	return New(cfg)
 }
 
@@ -39,7 +41,7 @@ func (m *Matcher) WithTakeback(code string) (*Matcher, error) {
 func (m *Matcher) CancelCodes() []string {
 	var out []string
 	for code, r := range m.numbers {
-		if r.action.Module == ModuleCancel {
+		if r.action.Module == transfer.ActionCancel {
 			out = append(out, string(m.key)+code)
 		}
 	}

@@ -56,29 +56,12 @@ func TestCancelCodes(t *testing.T) {
 		t.Errorf("Default CancelCodes() = %s, want %s", got, want)
 	}
 	// A transfer pattern's takeback code is a cancel code too.
-	m = must(t, featurecode.Config{Numbers: map[string]featurecode.Action{"4": {Module: featurecode.ModuleComplete}},
-		Patterns: map[string]featurecode.Action{`2(\d+)`: {Module: featurecode.ModuleTransfer, Data: map[string]string{featurecode.TakebackData: "*6"}}}})
+	m = must(t, featurecode.Config{Numbers: map[string]featurecode.Action{"4": {Module: transfer.ActionComplete}},
+		Patterns: map[string]featurecode.Action{`2(\d+)`: {Module: transfer.ActionTransfer, Data: map[string]string{featurecode.TakebackData: "*6"}}}})
 	if got, want := strings.Join(m.CancelCodes(), ","), "*6"; got != want {
 		t.Errorf("CancelCodes() = %s, want %s", got, want)
 	}
 	if got := must(t, featurecode.Config{}).CancelCodes(); len(got) != 0 {
 		t.Errorf("empty config CancelCodes() = %v, want none", got)
-	}
-}
-
-// The action vocabulary is declared once: every module that does not start
-// a transfer names a command of the transfer state machine, and every
-// command is a module.
-func TestModulesAreCommands(t *testing.T) {
-	for _, m := range featurecode.Modules {
-		c := transfer.CommandNamed(m)
-		if featurecode.StartsTransfer(m) != (c == transfer.CommandNone) {
-			t.Errorf("module %q: StartsTransfer = %v, transfer.CommandNamed = %s", m, featurecode.StartsTransfer(m), c)
-		}
-	}
-	for _, c := range transfer.Commands() {
-		if !slices.Contains(featurecode.Modules, c.String()) {
-			t.Errorf("transfer command %s is not a featurecode module (%v)", c, featurecode.Modules)
-		}
 	}
 }

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/transferd/transferd/app"
-	"github.com/transferd/transferd/app/featurecode"
 	"github.com/transferd/transferd/app/media"
+	"github.com/transferd/transferd/transfer"
 )
 
 // Request is a decoded, validated action request:
@@ -121,18 +121,14 @@ func DecodeFor(body []byte, mediaAllow []string) (Request, *Error) {
 		return req, e
 	}
 	if !ok || action == "" {
-		return req, badField(ReasonMissingField, "data.action", "required: one of "+strings.Join(Actions, ", "))
+		return req, badField(ReasonMissingField, "data.action", "required: one of "+strings.Join(transfer.Actions, ", "))
 	}
-	known := false
-	for _, a := range Actions {
-		known = known || a == action
-	}
-	if !known {
-		return req, badField(ReasonUnknownAction, "data.action", "unknown action "+quote(action)+"; want one of "+strings.Join(Actions, ", "))
+	if !slices.Contains(transfer.Actions, action) {
+		return req, badField(ReasonUnknownAction, "data.action", "unknown action "+quote(action)+"; want one of "+strings.Join(transfer.Actions, ", "))
 	}
 	req.Action = action
 
-	if !featurecode.StartsTransfer(action) {
+	if !transfer.StartsTransfer(action) {
 		// The other actions take nothing else.
 		for _, k := range sortedKeys(data) {
 			if k != "action" && !isNull(data[k]) {

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/transferd/transferd/app"
-	"github.com/transferd/transferd/app/featurecode"
+	"github.com/transferd/transferd/transfer"
 )
 
 // FuzzDecode: Decode never panics; a refusal is always a 400 whose message
@@ -47,13 +47,13 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		known := false
-		for _, a := range Actions {
+		for _, a := range transfer.Actions {
 			known = known || a == req.Action
 		}
 		if !known {
 			t.Fatalf("accepted unknown action %q", req.Action)
 		}
-		if featurecode.StartsTransfer(req.Action) {
+		if transfer.StartsTransfer(req.Action) {
 			if !app.ValidNumber(req.Target) {
 				t.Fatalf("accepted target %q", req.Target)
 			}

@@ -15,7 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/transferd/transferd/app"
-	"github.com/transferd/transferd/app/featurecode"
+	"github.com/transferd/transferd/transfer"
 )
 
 // Options configure the API handler.
@@ -371,7 +371,7 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 		res.TransferID, res.TransferState, res.Outcome = t.ID, t.State, t.Outcome
 	}
 	status := http.StatusOK
-	if featurecode.StartsTransfer(req.Action) {
+	if transfer.StartsTransfer(req.Action) {
 		// The target is being called: the transfer's result comes later,
 		// on the event stream or GET.
 		status = http.StatusAccepted

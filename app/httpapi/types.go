@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/transferd/transferd/app"
-	"github.com/transferd/transferd/app/featurecode"
 )
 
 // Backend is what the API needs of the application: *app.App, or a fake in
@@ -23,7 +22,3 @@ type Backend interface {
 }
 
 var _ Backend = (*app.App)(nil)
-
-// Actions of POST /v2/accounts/{account_id}/channels/{call_id}: the
-// feature codes' modules, the one action vocabulary of transferd.
-var Actions = featurecode.Modules

@@ -144,7 +144,7 @@ func TestAllowedMatchesTransferMachine(t *testing.T) {
 	}
 	// Every command is an action of the API.
 	for _, c := range transfer.Commands() {
-		if !slices.Contains(httpapi.Actions, c.String()) {
+		if !slices.Contains(transfer.Actions, c.String()) {
 			t.Errorf("command %s is not an API action", c)
 		}
 	}
