@@ -12,7 +12,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 
@@ -49,66 +48,44 @@ func main() {
 }
 
 func run() int {
-	fs := flag.NewFlagSet("transferd", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
-	configPath := fs.String("config", os.Getenv("TRANSFERD_CONFIG"), "configuration file (YAML); env TRANSFERD_CONFIG")
-	ariURL := fs.String("ari-url", "", "ARI base URL, e.g. http://127.0.0.1:8088/ari")
-	ariUser := fs.String("ari-username", "", "ARI user (ari.conf)")
-	appName := fs.String("app", "", "Stasis application name")
-	listen := fs.String("listen", "", "HTTP API listen address host:port (\"\" keeps the config's)")
-	logLevel := fs.String("log-level", "", "debug, info, warn or error")
-	logFormat := fs.String("log-format", "", "json or console")
-	natsURL := fs.String("nats", "", "talk ARI through NATS at this URL (ari-proxy protocol) and share calls with other instances; env TRANSFERD_NATS_URL")
+	cmd := newCommand("transferd", usage, "configuration file (YAML); env TRANSFERD_CONFIG")
+	cmd.set("ari-url", "ari.url", "ARI base URL, e.g. http://127.0.0.1:8088/ari", func(c *app.Config) *string { return &c.ARI.URL })
+	cmd.set("ari-username", "ari.username", "ARI user (ari.conf)", func(c *app.Config) *string { return &c.ARI.Username })
+	cmd.set("app", "ari.app", "Stasis application name", func(c *app.Config) *string { return &c.ARI.App })
+	cmd.set("listen", "http.listen", "HTTP API listen address host:port (\"\" keeps the config's)", func(c *app.Config) *string { return &c.HTTP.Listen })
+	cmd.set("log-level", "log.level", "debug, info, warn or error", func(c *app.Config) *string { return &c.Log.Level })
+	cmd.set("log-format", "log.format", "json or console", func(c *app.Config) *string { return &c.Log.Format })
+	cmd.set("nats", "nats.url", "talk ARI through NATS at this URL (ari-proxy protocol) and share calls with other instances; env TRANSFERD_NATS_URL", func(c *app.Config) *string { return &c.NATS.URL })
+	cmd.set("instance", "nats.instance", "this instance's id in call leases (default host-pid); env TRANSFERD_INSTANCE", func(c *app.Config) *string { return &c.NATS.Instance })
+	fs := cmd.fs
 	natsEmbedded := fs.Bool("nats-embedded", false, "start an embedded nats-server with JetStream on nats.listen and use it")
-	instance := fs.String("instance", "", "this instance's id in call leases (default host-pid); env TRANSFERD_INSTANCE")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration (secrets redacted) and exit")
 	check := fs.Bool("check-config", false, "validate the configuration and exit")
 	showVersion := fs.Bool("version", false, "print the version and the commit it was built from, and exit")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := cmd.parse(os.Args[1:]); done {
+		return code
 	}
 	if *showVersion {
 		fmt.Println(version())
 		return 0
 	}
 
-	cfg, err := loadConfig(*configPath)
 	// Problems of the file's keys and values are reported together with
 	// the checks below; a file that cannot be read or is not YAML stops
 	// here.
+	cfg, err := cmd.load()
 	var fileProblems *app.FileProblems
 	if err != nil && !errors.As(err, &fileProblems) {
 		fmt.Fprintln(os.Stderr, "transferd:", err)
 		return 2
 	}
-	override := func(dst *string, v, key string) {
-		if v != "" {
-			*dst = v
-			cfg.ForgetLine(key)
-		}
-	}
-	override(&cfg.ARI.URL, *ariURL, "ari.url")
-	override(&cfg.ARI.Username, *ariUser, "ari.username")
-	override(&cfg.ARI.App, *appName, "ari.app")
-	override(&cfg.HTTP.Listen, *listen, "http.listen")
-	override(&cfg.Log.Level, *logLevel, "log.level")
-	override(&cfg.Log.Format, *logFormat, "log.format")
-	override(&cfg.NATS.URL, *natsURL, "nats.url")
-	override(&cfg.NATS.Instance, *instance, "nats.instance")
 	if *natsEmbedded {
 		cfg.NATS.Embedded = true
 	}
-	if err := errors.Join(err, cfg.Validate()); err != nil {
-		fmt.Fprintf(os.Stderr, "transferd: invalid configuration:\n%v\n", err)
-		return 2
+	if err = errors.Join(err, cfg.Validate()); err == nil {
+		_, err = httpapi.ConfigTokens(cfg)
 	}
-	if _, err := httpapi.ConfigTokens(cfg); err != nil {
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "transferd: invalid configuration:\n%v\n", err)
 		return 2
 	}
@@ -135,20 +112,6 @@ func run() int {
 	}
 	log.Info().Msg("transferd stopped")
 	return 0
-}
-
-// loadConfig applies the defaults, the file (when given) and the
-// environment, in that order; flags come after, in the caller.
-func loadConfig(path string) (app.Config, error) {
-	cfg := app.DefaultConfig()
-	if path != "" {
-		var err error
-		if cfg, err = app.LoadConfig(path); err != nil {
-			return cfg, err
-		}
-	}
-	cfg.ApplyEnv(os.Getenv)
-	return cfg, nil
 }
 
 // redacted hides secrets in --print-config output.

@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/transferd/transferd/app"
 	"github.com/transferd/transferd/ari"
 	"github.com/transferd/transferd/ari/natsproxy"
 	"github.com/transferd/transferd/service"
@@ -27,31 +27,17 @@ NATS for any number of transferd instances started with nats.url set.
 
 // runProxy is the `transferd proxy` subcommand.
 func runProxy(args []string) int {
-	fs := flag.NewFlagSet("transferd proxy", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), proxyUsage)
-		fs.PrintDefaults()
+	cmd := newCommand("transferd proxy", proxyUsage, "configuration file (YAML): ari, nats and log sections")
+	cmd.set("nats", "nats.url", "NATS URL (overrides nats.url)", func(c *app.Config) *string { return &c.NATS.URL })
+	node := cmd.fs.String("node", "", "node name announced for this Asterisk (default: its entity id)")
+	cmd.set("ari-url", "ari.url", "ARI base URL (overrides ari.url)", func(c *app.Config) *string { return &c.ARI.URL })
+	if code, done := cmd.parse(args); done {
+		return code
 	}
-	configPath := fs.String("config", os.Getenv("TRANSFERD_CONFIG"), "configuration file (YAML): ari, nats and log sections")
-	natsURL := fs.String("nats", "", "NATS URL (overrides nats.url)")
-	node := fs.String("node", "", "node name announced for this Asterisk (default: its entity id)")
-	ariURL := fs.String("ari-url", "", "ARI base URL (overrides ari.url)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	cfg, err := loadConfig(*configPath)
+	cfg, err := cmd.load()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "transferd proxy:", err)
 		return 2
-	}
-	if *natsURL != "" {
-		cfg.NATS.URL = *natsURL
-	}
-	if *ariURL != "" {
-		cfg.ARI.URL = *ariURL
 	}
 	if !cfg.NATS.Enabled() {
 		fmt.Fprintln(os.Stderr, "transferd proxy: nats.url (or --nats, or nats.embedded) is required")
