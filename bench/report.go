@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/transferd/transferd/ari"
 )
 
 // render formats the results as the Markdown section BENCHMARKS.md keeps.
@@ -35,7 +37,7 @@ func (r *results) render(o options) string {
 			lt.talk/2, lt.talk*3/2, lt.ring, lt.consult, lt.after, o.conc, o.rampPerSec)
 	}
 	if o.tdPool > 0 {
-		w("- transferd's HTTP client to ARI: at most %d connections, all kept alive (`-td-pool`; cmd/transferd ships Go's defaults).\n", o.tdPool)
+		w("- transferd's HTTP client to ARI: at most %d connections, all kept alive (`-td-pool`; cmd/transferd ships ari's pool of %d).\n", o.tdPool, ari.DefaultMaxConns)
 	}
 	w("- Run took %s.\n\n", r.elapsed.Round(time.Second))
 

@@ -30,7 +30,7 @@ func serveTransferd(args []string) int {
 	fs := flag.NewFlagSet("serve-transferd", flag.ContinueOnError)
 	configPath := fs.String("config", "", "transferd configuration file")
 	debugAddr := fs.String("debug", "", "listen address for pprof and /bench/heap")
-	pool := fs.Int("http-pool", 0, "if > 0: keep at most this many HTTP connections to ARI, all reusable (0: Go's default client, as cmd/transferd)")
+	pool := fs.Int("http-pool", 0, "if > 0: keep at most this many HTTP connections to ARI, all reusable (0: ari's own pool of ari.DefaultMaxConns, as cmd/transferd)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

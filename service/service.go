@@ -28,8 +28,8 @@ type Options struct {
 	Hooks []app.Hooks
 	// OnARIRequest hears every ARI request besides the metrics.
 	OnARIRequest func(method, path string, status int, d time.Duration)
-	// ARIHTTPClient carries ARI's requests in HTTP mode; nil: Go's default
-	// client.
+	// ARIHTTPClient carries ARI's requests in HTTP mode; nil: ari's own
+	// client (a pool of ari.DefaultMaxConns kept-alive connections).
 	ARIHTTPClient *http.Client
 	// OnARIClient is given the ARI client once made (the benchmark
 	// subscribes to count the events transferd receives).

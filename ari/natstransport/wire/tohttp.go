@@ -2,7 +2,7 @@ package wire
 
 // ToHTTP: an ari-proxy request into the ARI REST call that serves it
 // (natsproxy's direction), every kind in one switch: first those transferd
-// uses, then the rest of the stock server's (kinds.go has their bodies).
+// uses, then the rest of the stock server's (stock.go has their bodies).
 
 import (
 	"encoding/json"

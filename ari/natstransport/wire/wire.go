@@ -129,7 +129,7 @@ type Request struct {
 	// ChannelTransferProgress is the body of the extension kind of that name.
 	ChannelTransferProgress *ChannelTransferProgress `json:"channel_transfer_progress,omitempty"`
 
-	// The rest of v5's bodies (kinds.go), served by natsproxy only.
+	// The rest of v5's bodies (stock.go), served by natsproxy only.
 	StockBodies
 }
 
