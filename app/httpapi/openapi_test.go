@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/transferd/transferd/transfer"
 )
 
 type openAPIDoc struct {
@@ -154,6 +156,15 @@ func TestOpenAPIRefsAndReasons(t *testing.T) {
 	sort.Strings(consts)
 	if !slices.Equal(documented, consts) {
 		t.Errorf("openapi reasons %v\nerrors.go reasons %v", documented, consts)
+	}
+
+	// The actions the document lists are the vocabulary, in its order.
+	var actions []string
+	for _, x := range lookup(doc, "components", "schemas", "ActionRequest", "properties", "data", "properties", "action", "enum").([]any) {
+		actions = append(actions, x.(string))
+	}
+	if !slices.Equal(actions, transfer.Actions) {
+		t.Errorf("openapi actions %v\ntransfer.Actions %v", actions, transfer.Actions)
 	}
 
 	// Every status the POST can answer is documented.

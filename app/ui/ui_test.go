@@ -142,11 +142,37 @@ func TestAllowedMatchesTransferMachine(t *testing.T) {
 			t.Errorf("ALLOWED[%s] = %v, transfer.Accepts says %v", s, got, cmds)
 		}
 	}
-	// Every command is an action of the API.
-	for _, c := range transfer.Commands() {
-		if !slices.Contains(transfer.Actions, c.String()) {
-			t.Errorf("command %s is not an API action", c)
+}
+
+// The page speaks the one action vocabulary (transfer.Actions): it has
+// words for every action and only those, and a button for each, whose
+// data-action the page posts as the action.
+func TestPageActionsAreTheVocabulary(t *testing.T) {
+	js := readAsset(t, "app.js")
+	block := regexp.MustCompile(`(?s)const ACTION_WORDS = \{(.*?)\};`).FindStringSubmatch(js)
+	if block == nil {
+		t.Fatal("no ACTION_WORDS in app.js")
+	}
+	var words []string
+	for _, m := range regexp.MustCompile(`(\w+):`).FindAllStringSubmatch(block[1], -1) {
+		words = append(words, m[1])
+	}
+	slices.Sort(words)
+	want := slices.Sorted(slices.Values(transfer.Actions))
+	if !slices.Equal(words, want) {
+		t.Errorf("app.js ACTION_WORDS has words for %v, the vocabulary is %v", words, want)
+	}
+	var buttons []string
+	for _, m := range regexp.MustCompile(`data-action="([^"]+)"`).FindAllStringSubmatch(readAsset(t, "index.html"), -1) {
+		switch a := m[1]; a {
+		case "open-transfer", "close-transfer": // the page's own, not posted
+		default:
+			buttons = append(buttons, a)
 		}
+	}
+	slices.Sort(buttons)
+	if !slices.Equal(buttons, want) {
+		t.Errorf("index.html has action buttons %v, the vocabulary is %v", buttons, want)
 	}
 }
 
