@@ -296,6 +296,9 @@ func (a *App) release(c *Call) {
 		}
 	}
 	delete(a.calls, c.id)
+	if c.stopped {
+		delete(a.leases, c.id) // a renewal may have recorded it since
+	}
 	for id, owner := range a.channels {
 		if owner == c {
 			delete(a.channels, id)

@@ -228,6 +228,7 @@ func (c *Call) run(ctx context.Context, start callStart, restored func(context.C
 			c.post(resync{})
 		case <-c.inbox.signal:
 			for _, m := range c.inbox.take() {
+				c.fenced() // stops a call whose lease is not confirmed (ownership.go)
 				if c.ended || c.stopped {
 					if cmd, ok := m.(command); ok {
 						cmd.reply <- commandResult{err: ErrUnknownCall}

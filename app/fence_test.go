@@ -3,8 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/transferd/transferd/ari"
 )
 
 // flakyOwnership renews nothing: NATS is away, or too slow to answer.
@@ -52,5 +56,136 @@ func TestUnrenewedLeaseGivesTheCallUp(t *testing.T) {
 	a.renewLeases(context.Background())
 	if !stopPosted(c) {
 		t.Fatalf("the call still runs %v after its lease was last written (ttl %v)", ttl*2/3+50*time.Millisecond, ttl)
+	}
+}
+
+// renewingOwnership renews every lease it is asked to and records what it
+// was asked.
+type renewingOwnership struct {
+	ttl     time.Duration
+	mu      sync.Mutex
+	renewed []string
+}
+
+func (*renewingOwnership) Claim(context.Context, string) (bool, error) { return true, nil }
+func (o *renewingOwnership) Renew(_ context.Context, ids []string) ([]string, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.renewed = append(o.renewed, ids...)
+	return nil, nil
+}
+func (*renewingOwnership) Release(context.Context, string) error     { return nil }
+func (*renewingOwnership) Orphans(context.Context) ([]string, error) { return nil, nil }
+func (o *renewingOwnership) LeaseTTL() time.Duration                 { return o.ttl }
+
+// runningCall starts a talking call's goroutine under an ownership, waits
+// for its first snapshot, then makes its lease last confirmed 'ago' (the
+// process was paused that long). It returns how many requests (and saves)
+// were made before.
+func runningCall(t *testing.T, rec *recorder, ago time.Duration) (*Call, int) {
+	t.Helper()
+	var held []time.Duration
+	c := talkingCall(t, rec, &held)
+	a := c.app
+	a.SetStore(&noteStore{rec: rec})
+	a.SetOwnership(&renewingOwnership{ttl: 600 * time.Millisecond})
+	a.mu.Lock()
+	a.calls[c.id] = c
+	a.mu.Unlock()
+	a.leaseRenewed(c.id, time.Now())
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go c.run(ctx, callStart{}, func(context.Context) {})
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Contains(rec.requests(), "SAVE c1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the call's first snapshot was never written: %v", rec.requests())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	a.leaseRenewed(c.id, time.Now().Add(-ago))
+	return c, len(rec.requests())
+}
+
+// A process woken from a pause longer than its lease finds events that
+// arrived meanwhile in a call's inbox, ahead of anything its renewal loop
+// could post: the call checks its lease first and acts on none of them.
+func TestPausedOwnerActsOnNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ago  time.Duration
+		acts bool
+	}{
+		{"lease fresh", 0, true}, // the control: the same event does act
+		{"paused past the lease", time.Second, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			c, mark := runningCall(t, rec, tc.ago)
+			// Bob hangs up: the call hangs Alice up (a lone party) and ends.
+			c.post(&ari.ChannelHangupRequest{Channel: ari.Channel{ID: "c1-b"}})
+			var err error
+			if tc.acts {
+				deadline := time.Now().Add(5 * time.Second)
+				for !slices.Contains(rec.requests(), "DELETE /channels/c1") && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+				if !slices.Contains(rec.requests(), "DELETE /channels/c1") {
+					err = errors.New("Alice was never hung up")
+				}
+			} else {
+				select {
+				case <-c.done:
+				case <-time.After(5 * time.Second):
+					err = errors.New("the call still runs")
+				}
+			}
+			if err != nil {
+				t.Fatalf("%v; requests %v", err, rec.requests())
+			}
+			if !tc.acts {
+				if reqs := rec.requests()[mark:]; len(reqs) != 0 {
+					t.Errorf("a call whose lease lapsed during a pause sent %v", reqs)
+				}
+				if !c.stopped || c.ended {
+					t.Errorf("stopped %v, ended %v: want given up, not ended", c.stopped, c.ended)
+				}
+				if _, ok := c.app.leaseAge(c.id); ok {
+					t.Error("the lease given up is still recorded")
+				}
+			}
+		})
+	}
+}
+
+// The renewal after a pause longer than the lease writes nothing for the
+// call (re-creating a lapsed lease would take back a call another instance
+// may have carried on meanwhile) and gives the call up; a fresh lease is
+// renewed as ever.
+func TestRenewalAfterPauseGivesUpWithoutWriting(t *testing.T) {
+	var held []time.Duration
+	c := talkingCall(t, &recorder{}, &held)
+	a := c.app
+	own := &renewingOwnership{ttl: 600 * time.Millisecond}
+	a.SetOwnership(own)
+	fresh := newCall(a, a.accounts["a"], "c2")
+	a.mu.Lock()
+	a.calls[c.id], a.calls[fresh.id] = c, fresh
+	a.mu.Unlock()
+	a.leaseRenewed(c.id, time.Now().Add(-time.Second))
+	a.leaseRenewed(fresh.id, time.Now())
+
+	a.renewLeases(context.Background())
+	if !slices.Equal(own.renewed, []string{"c2"}) {
+		t.Errorf("renewed %v, want only the fresh lease c2", own.renewed)
+	}
+	if !stopPosted(c) {
+		t.Error("the call whose lease lapsed during the pause was not given up")
+	}
+	if stopPosted(fresh) {
+		t.Error("the call with a fresh lease was given up")
+	}
+	if _, ok := a.leaseAge(c.id); ok {
+		t.Error("the lapsed lease is still recorded: the call's goroutine would act on its queued events")
 	}
 }

@@ -89,12 +89,26 @@ func (a *App) liveCallIDs() []string {
 }
 
 func (a *App) renewLeases(ctx context.Context) {
-	ids := a.liveCallIDs()
+	ttl := a.own.LeaseTTL()
+	start := time.Now()
+	var ids []string
+	for _, id := range a.liveCallIDs() {
+		// A lease not confirmed for 2/3 of its time when this renewal
+		// starts (the process was paused or starved) may have lapsed, and
+		// another instance may have carried the call on, ended it or handed
+		// it off meanwhile: renewing now (re-creating an expired lease)
+		// would take the call back with a stale view of it. Give it up
+		// without writing the lease; whoever claims it once the lease has
+		// lapsed (this instance too) restores it from its snapshot.
+		if age := start.Sub(a.leaseFrom(id, start)); age > ttl*2/3 {
+			a.giveUp(id, age)
+			continue
+		}
+		ids = append(ids, id)
+	}
 	if len(ids) == 0 {
 		return
 	}
-	ttl := a.own.LeaseTTL()
-	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, ttl/2)
 	defer cancel()
 	lost, err := a.own.Renew(rctx, ids)
@@ -123,14 +137,70 @@ func (a *App) renewLeases(ctx context.Context) {
 			// first, touching nothing; whoever claims the call once its
 			// lease has lapsed (this instance too) restores it from its
 			// snapshot and reconciles it with Asterisk.
-			a.forgetLease(id)
-			a.log.Warn().Str(keyCallID, id).Dur("unrenewed", time.Since(a.leaseFrom(id, start))).
-				Msg("call lease not renewed in time; giving the call up before another instance takes it")
-			if c := a.Call(id); c != nil {
-				c.post(stopCall{})
-			}
+			a.giveUp(id, time.Since(a.leaseFrom(id, start)))
 		}
 	}
+}
+
+// giveUp stops a call whose lease this instance could not keep confirmed
+// (see renewLeases), touching nothing. Forgetting the lease fences the
+// call at once: its goroutine checks the lease before each message
+// (Call.fenced), so events and timers queued ahead of the stop are not
+// acted on either.
+func (a *App) giveUp(id string, unrenewed time.Duration) {
+	a.forgetLease(id)
+	a.log.Warn().Str(keyCallID, id).Dur("unrenewed", unrenewed).
+		Msg("call lease not renewed in time; giving the call up before another instance takes it")
+	if c := a.Call(id); c != nil {
+		c.post(stopCall{})
+	}
+}
+
+// leaseAge is how long ago this instance last confirmed its lease on a
+// call, by the monotonic clock, which runs on while the process is paused
+// (SIGSTOP, a suspended VM's guest excepted); ok is false when it holds no
+// lease it knows of (never claimed, given up, lost to a takeover).
+func (a *App) leaseAge(id string) (age time.Duration, ok bool) {
+	a.mu.Lock()
+	at, ok := a.leases[id]
+	a.mu.Unlock()
+	if !ok {
+		return 0, false
+	}
+	return time.Since(at), true
+}
+
+// fenced says whether the call must do nothing more here, and stops it
+// then: with calls shared among instances, a call acts only while this
+// instance's lease on it was confirmed within 2/3 of the lease time. A
+// process woken from a pause longer than that runs the timers that fired
+// and the events that arrived meanwhile before its renewal learns that
+// the lease lapsed or moved to another instance: this check, made before
+// every inbox message, keeps them from touching a call another instance
+// may carry now. Nothing is written either (the snapshot may be the new
+// owner's); whoever claims the call restores it from its snapshot.
+func (c *Call) fenced() bool {
+	a := c.app
+	if a.own == nil || c.stopped || c.ended {
+		return false
+	}
+	ttl := a.own.LeaseTTL()
+	age, ok := a.leaseAge(c.id)
+	if ok && age <= ttl*2/3 {
+		return false
+	}
+	c.stopped = true
+	p := &c.persister
+	p.io.Lock()
+	p.written = ^uint64(0) // no snapshot of this instance's any more
+	p.io.Unlock()
+	a.forgetLease(c.id)
+	ev := c.log.Warn()
+	if ok {
+		ev = ev.Dur("unrenewed", age)
+	}
+	ev.Msg("call lease not confirmed in time (this process was paused or starved, or lost it); giving the call up untouched")
+	return true
 }
 
 // leaseRenewed records that this instance's lease on a call was written at

@@ -395,9 +395,11 @@ func (a *App) reconcile(ctx context.Context) {
 		if a.own != nil {
 			// Shared store: only calls nobody holds are this instance's
 			// to restore.
+			start := time.Now()
 			if ok, err := a.own.Claim(ctx, id); err != nil || !ok {
 				continue
 			}
+			a.leaseRenewed(id, start)
 		}
 		raw, err := a.store.Load(ctx, id)
 		if err != nil {

@@ -1,0 +1,452 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/transferd/transferd/ari"
+)
+
+// A stalled owner is fenced (issue 13): the owner of two calls in transfer
+// states (the target ringing; consulting) is frozen with SIGSTOP for longer
+// than the lease time. Another instance takes both calls over, and while
+// the old owner is still frozen the calls move on under the new owner
+// (the ringing target answers; the consulting transferor hangs up, which
+// completes that transfer), so the frozen process has events waiting for
+// it. Then it is woken with SIGCONT. It must give both calls up without
+// acting on them: no ARI request on their channels or bridges, Asterisk's
+// bridges as the new owner left them, no lease write after the takeover;
+// the new owner finishes both transfers, and nothing leaks.
+
+// leaseWrite is one write of the leases bucket, as a watcher saw it.
+type leaseWrite struct {
+	key     string
+	owner   string
+	rev     uint64
+	op      jetstream.KeyValueOp
+	created time.Time
+}
+
+// recordLeases records every write of the leases bucket of the rig's one
+// NATS server (a KV watcher sees each write, a purge too) until ctx ends.
+func (r *clusterRig) recordLeases(ctx context.Context) func() []leaseWrite {
+	js, err := jetstream.New(r.observerNC)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctx, bucketPrefix()+"_leases")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []leaseWrite
+	go func() {
+		for e := range w.Updates() {
+			if e == nil { // the end of the initial values
+				continue
+			}
+			mu.Lock()
+			seen = append(seen, leaseWrite{key: e.Key(), owner: string(e.Value()), rev: e.Revision(), op: e.Operation(), created: e.Created()})
+			mu.Unlock()
+		}
+	}()
+	r.t.Cleanup(func() { _ = w.Stop() })
+	return func() []leaseWrite {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen)
+	}
+}
+
+// checkLeaseHandover judges one call's lease writes: from owns it until
+// the lease lapses (its last write at least a lease time before to's first
+// one: never two live leases), then only to writes it; from writes nothing
+// once woken.
+func checkLeaseHandover(writes []leaseWrite, call ari.ChannelID, from, to string, woke time.Time) (string, error) {
+	var mine []leaseWrite
+	for _, w := range writes {
+		if w.key == string(call) {
+			mine = append(mine, w)
+		}
+	}
+	first := slices.IndexFunc(mine, func(w leaseWrite) bool { return w.op == jetstream.KeyValuePut && w.owner == to })
+	if first < 0 {
+		return "", fmt.Errorf("%s: %s never wrote the lease: %v", call, to, mine)
+	}
+	var last *leaseWrite
+	for i := range mine[:first] {
+		if w := mine[i]; w.op == jetstream.KeyValuePut {
+			if w.owner != from {
+				return "", fmt.Errorf("%s: lease written by %q before the takeover: %v", call, w.owner, mine)
+			}
+			last = &mine[i]
+		}
+	}
+	if last == nil {
+		return "", fmt.Errorf("%s: %s never held the lease before the takeover: %v", call, from, mine)
+	}
+	if gap := mine[first].created.Sub(last.created); gap < leaseTTL-250*time.Millisecond {
+		return "", fmt.Errorf("%s: %s took the lease %s after %s's last renewal, within the lease time %s: %v",
+			call, to, gap, from, leaseTTL, mine)
+	}
+	if !last.created.Before(woke) {
+		return "", fmt.Errorf("%s: %s renewed the lease after waking: %v", call, from, mine)
+	}
+	for _, w := range mine[first:] {
+		if w.op == jetstream.KeyValuePut && w.owner != to {
+			return "", fmt.Errorf("%s: %q wrote the lease (revision %d) after %s took it over: %v", call, w.owner, w.rev, to, mine)
+		}
+	}
+	n := map[string]int{}
+	for _, w := range mine {
+		if w.op == jetstream.KeyValuePut {
+			n[w.owner]++
+		} else {
+			n[w.op.String()]++
+		}
+	}
+	return fmt.Sprintf("writes %v; %s took it %s after %s's last renewal (revision %d → %d)", n, to,
+		mine[first].created.Sub(last.created).Round(time.Millisecond), from, last.rev, mine[first].rev), nil
+}
+
+// frozen waits until the kernel reports the process stopped.
+func frozen(ctx context.Context, pid int) error {
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return err
+		}
+		// pid (comm) state ...: comm may hold spaces, the state follows its ')'.
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) && s[i+2] == 'T' {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("process %d never stopped: %s", pid, s)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// logLine is what the fence test reads of an instance's log lines.
+type logLine struct {
+	Message  string    `json:"message"`
+	Time     time.Time `json:"time"`
+	CallID   string    `json:"call_id"`
+	Method   string    `json:"method"`
+	Path     string    `json:"path"`
+	Duration float64   `json:"duration"` // milliseconds (zerolog's default)
+}
+
+// logSince reads an instance's log lines written after offset.
+func logSince(path string, offset int64) ([]logLine, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) < offset {
+		return nil, fmt.Errorf("%s shrank", path)
+	}
+	var out []logLine
+	for _, s := range strings.Split(string(b[offset:]), "\n") {
+		var l logLine
+		if json.Unmarshal([]byte(s), &l) == nil && l.Message != "" {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// bridgeSet is Asterisk's bridges: id → its channels, sorted.
+func bridgeSet(ctx context.Context, c *ari.Client) (map[ari.BridgeID]string, error) {
+	bs, err := c.Bridges.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[ari.BridgeID]string{}
+	for _, b := range bs {
+		chs := make([]string, len(b.Channels))
+		for i, ch := range b.Channels {
+			chs[i] = string(ch)
+		}
+		sort.Strings(chs)
+		out[b.ID] = strings.Join(chs, ",")
+	}
+	return out, nil
+}
+
+func TestFrozenOwnerIsFenced(t *testing.T) {
+	t.Parallel()
+	ctx := within(t, 5*time.Minute)
+	r := newClusterRig(t, ctx, "fz-node-a")
+	node := r.nodes[0]
+	r.cfgPath = r.writeTakeoverConfig() // debug: every ARI request is logged
+	leases := r.recordLeases(ctx)
+
+	i1 := r.startInstance("i1")
+	ringing, err := r.talking(ctx, node, 81)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consulting, err := r.talking(ctx, node, 82)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := []*clusterCall{ringing, consulting}
+	for _, c := range calls {
+		if strings.ContainsFunc(string(c.id), func(r rune) bool {
+			return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+		}) {
+			t.Fatalf("call id %q is not its own lease key; the lease check needs one", c.id)
+		}
+		if err := r.startTransfer(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := consulting.carol.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.waitState(ctx, consulting.id, "Consulting"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.waitState(ctx, ringing.id, "CallingTarget"); err != nil {
+		t.Fatal(err)
+	}
+	i2 := r.startInstance("i2")
+	for id, o := range r.owners(ctx, calls) {
+		if o != "i1" {
+			t.Fatalf("call %s owned by %q before the freeze, want i1", id, o)
+		}
+	}
+
+	// Freeze i1. Its log from here on is what it wrote after waking (a
+	// request in flight at the freeze is logged then too: told apart by its
+	// start, before the freeze).
+	st, err := os.Stat(i1.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offset := st.Size()
+	stoppedAt := time.Now()
+	if err := i1.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	if err := frozen(ctx, i1.cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	// Woken in any case, so the rig's cleanup (SIGKILL) and i1's log work.
+	t.Cleanup(func() { _ = i1.cmd.Process.Signal(syscall.SIGCONT) })
+
+	// i2 takes both calls over once their leases lapse.
+	waitFor(t, ctx, func() error {
+		for _, c := range calls {
+			info, err := reportOf(ctx, i2, c.id)
+			if err != nil || info == nil || info.Transfer == nil {
+				return fmt.Errorf("%s not carried by i2 yet (%v, %+v); owners %v", c.name, err, info, r.owners(ctx, calls))
+			}
+		}
+		for id, o := range r.owners(ctx, calls) {
+			if o != "i2" {
+				return fmt.Errorf("call %s owned by %q", id, o)
+			}
+		}
+		return nil
+	})
+	took := time.Since(stoppedAt)
+
+	// The calls move on under i2 while i1 is frozen: events i1 will find
+	// waiting when it wakes. The ringing target answers. The consulting
+	// transferor hangs up, completing that transfer; then the transferee
+	// hangs up too and that call ends under i2 (its lease released, its
+	// snapshot deleted).
+	if err := ringing.carol.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.waitState(ctx, ringing.id, "Consulting"); err != nil {
+		t.Fatal(err)
+	}
+	if err := consulting.alice.Hangup(ctx, "normal"); err != nil {
+		t.Fatal(err)
+	}
+	if err := together(ctx, node.direct, consulting.bobLeg, consulting.carolLegID); err != nil {
+		t.Fatal(err)
+	}
+	waitOutcome(t, ctx, i2, consulting, "completed")
+	if err := consulting.bob.Hangup(ctx, "normal"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, func() error {
+		info, err := reportOf(ctx, i2, consulting.id)
+		switch {
+		case err != nil:
+			return err
+		case info != nil && info.State != "ended":
+			// (nil: gone from the API, ended)
+			return fmt.Errorf("%s not ended under i2: %+v", consulting.name, info)
+		}
+		if o, err := r.observer.Owner(ctx, string(consulting.id)); err != nil || o != "" {
+			return fmt.Errorf("%s ended, its lease still held by %q (%v)", consulting.name, o, err)
+		}
+		if _, err := r.observer.Load(ctx, string(consulting.id)); err == nil {
+			return fmt.Errorf("%s ended, its snapshot still there", consulting.name)
+		}
+		return nil
+	})
+	// Asterisk as i2 has it now: the consulting call gone, the other one
+	// consulting (its snapshot is written ahead of its effects, so wait
+	// for Asterisk to match i2's report).
+	waitFor(t, ctx, func() error {
+		info, err := reportOf(ctx, i2, ringing.id)
+		if err != nil || info == nil {
+			return fmt.Errorf("i2's report of %s: %+v (%v)", ringing.name, info, err)
+		}
+		l, err := readLayout(ctx, node.direct, ringing.id)
+		if err != nil {
+			return err
+		}
+		if d := mismatch(info, l); d != "" {
+			return fmt.Errorf("%s: %s; Asterisk: %s", ringing.name, d, l)
+		}
+		if l, err := readLayout(ctx, node.direct, consulting.id); err != nil || len(l.bridges) > 0 || len(l.chans) > 0 {
+			return fmt.Errorf("%s ended, Asterisk still has %s (%v)", consulting.name, l, err)
+		}
+		return nil
+	})
+	before, err := bridgeSet(ctx, node.direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Wake i1: it gives both calls up.
+	wokeAt := time.Now()
+	if err := i1.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("i1 frozen for %s; i2 carried both calls %s after the freeze", wokeAt.Sub(stoppedAt).Round(time.Millisecond), took.Round(time.Millisecond))
+	gctx, gcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer gcancel()
+	waitFor(t, gctx, func() error {
+		lines, err := logSince(i1.log, offset)
+		if err != nil {
+			return err
+		}
+		for _, c := range calls {
+			if slices.ContainsFunc(lines, func(l logLine) bool { return l.CallID == string(c.id) && l.Message == "call ended" }) {
+				t.Fatalf("i1 ended %s after waking: it carried the call on", c.name)
+			}
+			if !slices.ContainsFunc(lines, func(l logLine) bool {
+				return l.CallID == string(c.id) && l.Message == "call left in Stasis for another instance or the next start"
+			}) {
+				return fmt.Errorf("i1 has not given %s up yet", c.name)
+			}
+		}
+		return nil
+	})
+	// Asterisk stays as i2 left it while i1 runs on.
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		now, err := bridgeSet(ctx, node.direct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(now, before) {
+			t.Fatalf("Asterisk's bridges changed after i1 woke:\nbefore %v\nnow    %v", before, now)
+		}
+	}
+	for _, c := range calls {
+		if info, err := reportOf(ctx, i1, c.id); err != nil || info != nil {
+			t.Errorf("i1 still reports %s after waking: %+v (%v)", c.name, info, err)
+		}
+	}
+
+	// i2 finishes the other transfer: the transferor hangs up, the
+	// transferee and the target talk.
+	if err := finish(ctx, ringing, true); err != nil {
+		t.Fatal(err)
+	}
+	waitOutcome(t, ctx, i2, ringing, "completed")
+	for _, ph := range node.phones.PhonesOf(clusterTag) {
+		if !ph.Gone() {
+			_ = ph.Hangup(ctx, "normal")
+		}
+	}
+	if err := r.noLeaks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, func() error {
+		for id, o := range r.owners(ctx, calls) {
+			if o != "" {
+				return fmt.Errorf("call %s over, its lease still held by %q", id, o)
+			}
+		}
+		return nil
+	})
+
+	// i1 did nothing to either call once woken: no ARI request on their
+	// channels or bridges (all named under the call id) started after the
+	// freeze, and it said why it let them go.
+	lines, err := logSince(i1.log, offset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fences []string
+	for _, l := range lines {
+		if l.Message == "ari request" {
+			start := l.Time.Add(-time.Duration(l.Duration * float64(time.Millisecond)))
+			for _, c := range calls {
+				if strings.Contains(l.Path, string(c.id)) && start.After(stoppedAt.Add(time.Second)) {
+					t.Errorf("i1 acted on %s after waking: %s %s at %s", c.name, l.Method, l.Path, l.Time.Format("15:04:05.000"))
+				}
+			}
+		}
+		if l.CallID != "" && strings.Contains(l.Message, "giving") {
+			fences = append(fences, l.CallID+": "+l.Message)
+		}
+	}
+	t.Logf("i1 after waking: %d log lines; %s", len(lines), strings.Join(fences, "; "))
+	for _, c := range calls {
+		if !slices.ContainsFunc(fences, func(f string) bool { return strings.HasPrefix(f, string(c.id)+": ") }) {
+			t.Errorf("i1 never said it gave %s up", c.name)
+		}
+	}
+	writes := leases()
+	for _, c := range calls {
+		summary, err := checkLeaseHandover(writes, c.id, "i1", "i2", wokeAt)
+		if err != nil {
+			t.Error(err)
+		}
+		t.Logf("%s's lease: %s", c.name, summary)
+	}
+}
+
+// waitOutcome waits until an instance reports the call's last transfer
+// with the outcome.
+func waitOutcome(t *testing.T, ctx context.Context, in *instance, c *clusterCall, want string) {
+	t.Helper()
+	waitFor(t, ctx, func() error {
+		info, err := reportOf(ctx, in, c.id)
+		switch {
+		case err != nil:
+			return err
+		case info == nil || info.LastTransfer == nil || info.LastTransfer.Outcome != want:
+			return fmt.Errorf("%s: %s reports %+v, want the last transfer %s", c.name, in.id, info, want)
+		}
+		return nil
+	})
+}
