@@ -476,13 +476,26 @@ func (a AccountConfig) validate(prefix string, lines sourceLines) []error {
 		for _, code := range slices.Sorted(maps.Keys(codes)) {
 			data := codes[code].Data
 			where := fmt.Sprintf("metaflows.%s.%s.data", kind, yamlKey(code))
-			if v, ok := data["ringback"]; ok && v != "" {
-				if err := media.Check(v, a.MediaAllow); err != nil {
-					bad(where+".ringback", "%v", err)
+			// A key transferd does not read, or a timeout it cannot, would
+			// otherwise surface only when a transfer is started by the code
+			// (ignored, or failing every time).
+			for _, k := range slices.Sorted(maps.Keys(data)) {
+				if !slices.Contains(featurecode.DataKeys, k) {
+					bad(where+"."+yamlKey(k), "unknown key (want one of %s)", strings.Join(featurecode.DataKeys, ", "))
 				}
 			}
-			if v, ok := data["moh"]; ok && v != "" && !media.ValidClass(v) {
-				bad(where+".moh", "must be %s, got %q", media.ClassRule, v)
+			if v, ok := data[featurecode.NoAnswerTimeoutData]; ok {
+				if _, err := parseSeconds(v); err != nil {
+					bad(where+"."+featurecode.NoAnswerTimeoutData, "%v", err)
+				}
+			}
+			if v, ok := data[featurecode.RingbackData]; ok && v != "" {
+				if err := media.Check(v, a.MediaAllow); err != nil {
+					bad(where+"."+featurecode.RingbackData, "%v", err)
+				}
+			}
+			if v, ok := data[featurecode.MOHData]; ok && v != "" && !media.ValidClass(v) {
+				bad(where+"."+featurecode.MOHData, "must be %s, got %q", media.ClassRule, v)
 			}
 		}
 	}

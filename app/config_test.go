@@ -318,6 +318,14 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"accounts.x.metaflows", func(c *Config, x *AccountConfig) {
 			x.Metaflows.Patterns[`2(\d+)`] = featurecode.Action{Module: "transfer", Data: map[string]string{"takeback_dtmf": "#1"}}
 		}},
+		// A data key transferd does not read would be ignored, a timeout it
+		// cannot read would fail every transfer the code starts.
+		{"accounts.x.metaflows.patterns.'7(\\d+)'.data.mho", func(c *Config, x *AccountConfig) {
+			x.Metaflows.Patterns[`7(\d+)`] = featurecode.Action{Module: "blind_transfer", Data: map[string]string{"mho": "default"}}
+		}},
+		{"accounts.x.metaflows.patterns.'7(\\d+)'.data.no_answer_timeout", func(c *Config, x *AccountConfig) {
+			x.Metaflows.Patterns[`7(\d+)`] = featurecode.Action{Module: "blind_transfer", Data: map[string]string{"no_answer_timeout": "abc"}}
+		}},
 		{"accounts.x.transfer.no_answer_timeout", func(c *Config, x *AccountConfig) { x.Transfer.NoAnswerTimeout = 0 }},
 		{"accounts.x.transfer.loop_delay", func(c *Config, x *AccountConfig) { x.Transfer.LoopDelay = -time.Second }},
 		{"accounts.x.transfer.callback_retries", func(c *Config, x *AccountConfig) { x.Transfer.CallbackRetries = -1 }},

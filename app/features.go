@@ -211,7 +211,7 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 }
 
 // transferOptions merges the account's transfer options with per-code or
-// per-request data (Kazoo's pattern data: moh, ringback, no_answer_timeout).
+// per-request data (Kazoo's pattern data, featurecode's *Data keys).
 func (c *Call) transferOptions(transferor *leg, data map[string]string) (transfer.Options, error) {
 	t := c.acct.cfg.Transfer
 	o := transfer.Options{
@@ -223,29 +223,29 @@ func (c *Call) transferOptions(transferor *leg, data map[string]string) (transfe
 	}
 	for k, v := range data {
 		switch k {
-		case "moh":
+		case featurecode.MOHData:
 			if v != "" {
 				if !media.ValidClass(v) {
-					return o, fmt.Errorf("moh: %q is not %s", v, media.ClassRule)
+					return o, fmt.Errorf("%s: %q is not %s", k, v, media.ClassRule)
 				}
 				o.MOHClass = v
 			}
-		case "ringback":
+		case featurecode.RingbackData:
 			if v != "" {
 				// Checked where it came from (API, configuration); checked
 				// again here, the last step before Asterisk.
 				if err := media.Check(v, c.acct.cfg.MediaAllow); err != nil {
-					return o, fmt.Errorf("ringback: %w", err)
+					return o, fmt.Errorf("%s: %w", k, err)
 				}
 				o.Ringback = v
 			}
-		case "no_answer_timeout":
+		case featurecode.NoAnswerTimeoutData:
 			d, err := parseSeconds(v)
 			if err != nil {
-				return o, fmt.Errorf("no_answer_timeout: %w", err)
+				return o, fmt.Errorf("%s: %w", k, err)
 			}
 			o.NoAnswerTimeout = d
-		case "takeback_dtmf":
+		case featurecode.TakebackData:
 			// Registered as a cancel code by the matcher.
 		}
 	}

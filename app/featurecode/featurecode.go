@@ -24,9 +24,18 @@ const DefaultBindingKey = "*"
 // is itself the binding key.
 const Terminator = "#"
 
-// TakebackData is the Data key of a transfer pattern that names the
-// takeback (cancel) sequence, as in Kazoo, e.g. "*1".
-const TakebackData = "takeback_dtmf"
+// Data keys of an Action (Kazoo's metaflow data): the per-transfer options
+// a transfer pattern carries, and an HTTP API transfer request too.
+const (
+	// TakebackData names the takeback (cancel) sequence, e.g. "*1".
+	TakebackData        = "takeback_dtmf"
+	MOHData             = "moh"               // music on hold class for the transferee
+	RingbackData        = "ringback"          // media played while a leg rings
+	NoAnswerTimeoutData = "no_answer_timeout" // seconds ("20") or a duration ("20s")
+)
+
+// DataKeys lists the data keys. Callers must not modify it.
+var DataKeys = []string{TakebackData, MOHData, RingbackData, NoAnswerTimeoutData}
 
 // ErrInvalidDigit is wrapped by Result.Err when Feed gets something that is
 // not one DTMF digit.

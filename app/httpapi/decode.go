@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/app/featurecode"
 	"github.com/transferd/transferd/app/media"
 	"github.com/transferd/transferd/transfer"
 )
@@ -41,11 +42,11 @@ func (r Request) Data() map[string]string {
 			d[k] = v
 		}
 	}
-	set("takeback_dtmf", r.TakebackDTMF)
-	set("moh", r.MOH)
-	set("ringback", r.Ringback)
+	set(featurecode.TakebackData, r.TakebackDTMF)
+	set(featurecode.MOHData, r.MOH)
+	set(featurecode.RingbackData, r.Ringback)
 	if r.NoAnswerTimeout > 0 {
-		d["no_answer_timeout"] = r.NoAnswerTimeout.String()
+		d[featurecode.NoAnswerTimeoutData] = r.NoAnswerTimeout.String()
 	}
 	return d
 }
@@ -71,7 +72,8 @@ const (
 
 // fields of data, and which actions take them.
 var dataFields = map[string]bool{
-	"action": true, "target": true, "takeback_dtmf": true, "moh": true, "ringback": true, "no_answer_timeout": true,
+	"action": true, "target": true,
+	featurecode.TakebackData: true, featurecode.MOHData: true, featurecode.RingbackData: true, featurecode.NoAnswerTimeoutData: true,
 }
 
 // Decode reads an action request. Every error is a 400 *Error whose message
@@ -152,30 +154,30 @@ func DecodeFor(body []byte, mediaAllow []string) (Request, *Error) {
 	}
 	req.Target = target
 
-	if req.TakebackDTMF, _, e = str("takeback_dtmf"); e != nil {
+	if req.TakebackDTMF, _, e = str(featurecode.TakebackData); e != nil {
 		return req, e
 	}
 	if req.TakebackDTMF != "" && !validDTMF(req.TakebackDTMF) {
-		return req, badField(ReasonInvalidField, "data.takeback_dtmf", quote(req.TakebackDTMF)+` must be the binding key and a code in DTMF digits (0-9, *, #, A-D), at most 33, e.g. "*1"`)
+		return req, badField(ReasonInvalidField, "data."+featurecode.TakebackData, quote(req.TakebackDTMF)+` must be the binding key and a code in DTMF digits (0-9, *, #, A-D), at most 33, e.g. "*1"`)
 	}
-	if req.MOH, _, e = str("moh"); e != nil {
+	if req.MOH, _, e = str(featurecode.MOHData); e != nil {
 		return req, e
 	}
 	if req.MOH != "" && !media.ValidClass(req.MOH) {
-		return req, badField(ReasonInvalidField, "data.moh", quote(req.MOH)+" is not "+media.ClassRule)
+		return req, badField(ReasonInvalidField, "data."+featurecode.MOHData, quote(req.MOH)+" is not "+media.ClassRule)
 	}
-	if req.Ringback, _, e = str("ringback"); e != nil {
+	if req.Ringback, _, e = str(featurecode.RingbackData); e != nil {
 		return req, e
 	}
 	if req.Ringback != "" {
 		if err := media.Check(req.Ringback, mediaAllow); err != nil {
-			return req, badField(ReasonInvalidField, "data.ringback", err.Error())
+			return req, badField(ReasonInvalidField, "data."+featurecode.RingbackData, err.Error())
 		}
 	}
-	if raw, ok := data["no_answer_timeout"]; ok && !isNull(raw) && string(raw) != `""` {
+	if raw, ok := data[featurecode.NoAnswerTimeoutData]; ok && !isNull(raw) && string(raw) != `""` {
 		d, err := parseTimeout(raw)
 		if err != nil {
-			return req, badField(ReasonInvalidField, "data.no_answer_timeout", err.Error())
+			return req, badField(ReasonInvalidField, "data."+featurecode.NoAnswerTimeoutData, err.Error())
 		}
 		req.NoAnswerTimeout = d
 	}
