@@ -234,8 +234,11 @@ func (r *clusterRig) startInstance(id string) *instance {
 	go func() { _ = in.cmd.Wait(); lf.Close(); close(in.done) }()
 	t.Cleanup(func() {
 		r.kill(in)
+		b, _ := os.ReadFile(logPath)
+		if dup := duplicateLogKeys(b); dup != "" {
+			t.Errorf("log of %s has a line with a key twice: %s", id, dup)
+		}
 		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
 			t.Logf("log of %s (last lines):\n%s", id, lastLines(b, 40))
 		}
 	})

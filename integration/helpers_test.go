@@ -1,7 +1,9 @@
 package integration
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -99,4 +101,33 @@ func wantAnnouncers(ctx context.Context, n int) error {
 		return fmt.Errorf("announcer channels %v, want %d", names, n)
 	}
 	return nil
+}
+
+// duplicateLogKeys returns the first JSON log line of b that has a key
+// twice at its top level (zerolog appends a field as often as it is
+// added: a logger given a key its caller already set writes both), or "".
+func duplicateLogKeys(b []byte) string {
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		dec := json.NewDecoder(bytes.NewReader(line))
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+			continue
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				break
+			}
+			key, _ := tok.(string)
+			if seen[key] {
+				return fmt.Sprintf("%q in %s", key, line)
+			}
+			seen[key] = true
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				break
+			}
+		}
+	}
+	return ""
 }

@@ -85,7 +85,7 @@ func setupNATS(ctx context.Context, cfg app.Config, log zerolog.Logger) (*natsSe
 		return nil, err
 	}
 	tr, err := natstransport.New(nc, natstransport.Options{App: cfg.ARI.App, DialogsOnly: true, StockServer: cfg.NATS.StockServer,
-		Logger: log.With().Str("component", "natstransport").Logger()})
+		Logger: log}) // the transport names itself (component=natstransport)
 	if err != nil {
 		nc.Close()
 		return nil, err

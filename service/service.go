@@ -72,7 +72,7 @@ func New(ctx context.Context, cfg app.Config, o Options) (_ *Service, err error)
 			return nil, fmt.Errorf("nats: %w", err)
 		}
 		transport = s.nats.transport
-		log.Info().Str("instance", InstanceID(cfg)).Msg("ARI through NATS; calls shared with other instances")
+		log.Info().Msg("ARI through NATS; calls shared with other instances") // the logger carries instance
 	} else {
 		transport, err = ari.NewHTTPTransport(ari.HTTPOptions{URL: cfg.ARI.URL, Username: cfg.ARI.Username,
 			Password: cfg.ARI.Password, Client: o.ARIHTTPClient})

@@ -43,7 +43,7 @@ func runProxy(args []string) int {
 		fmt.Fprintln(os.Stderr, "transferd proxy: nats.url (or --nats, or nats.embedded) is required")
 		return 2
 	}
-	log := service.Logger(cfg.Log, service.InstanceID(cfg)).With().Str("component", "proxy").Str("node", *node).Logger()
+	log := service.Logger(cfg.Log, service.InstanceID(cfg)) // natsproxy adds component and node itself
 	srv, nc, err := service.ConnectNATS(cfg.NATS, "transferd-proxy-"+*node, log, nil)
 	if err != nil {
 		log.Error().Err(err).Msg("nats")
