@@ -199,6 +199,11 @@ func (c *Call) run(ctx context.Context, start callStart, restored func(context.C
 	// dialog (a NATS proxy then routes the call's events to its owner).
 	// Both are ignored by the direct HTTP transport.
 	ctx = ari.WithDialog(ari.WithNode(ctx, c.node), c.id)
+	if c.app.own != nil {
+		// Nothing is sent for the call once its lease is not confirmed
+		// (a pause in the middle of a message; ownership.go).
+		ctx = ari.WithGuard(ctx, c.leaseGuard)
+	}
 	defer c.app.release(c)
 	defer c.stopTimers()
 	if h := c.app.hooks.CallStarted; h != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -187,5 +188,94 @@ func TestRenewalAfterPauseGivesUpWithoutWriting(t *testing.T) {
 	}
 	if _, ok := a.leaseAge(c.id); ok {
 		t.Error("the lapsed lease is still recorded: the call's goroutine would act on its queued events")
+	}
+}
+
+// pausingTransport is the recorder, with a pause of the process after one
+// request: the lease ages past the fence while that request is under way.
+type pausingTransport struct {
+	*recorder
+	after string // "METHOD path" after which the process "pauses"
+	pause func()
+}
+
+func (p *pausingTransport) RoundTrip(ctx context.Context, req *ari.Request) (*ari.Response, error) {
+	resp, err := p.recorder.RoundTrip(ctx, req)
+	if req.Method+" "+req.Path == p.after {
+		p.pause()
+	}
+	return resp, err
+}
+
+// A pause in the middle of a step (here: between the first request of a
+// transfer's start and the next) is caught at the next request: nothing
+// more is sent for the call, and the call stops at its next message.
+func TestPauseMidStepSendsNothingMore(t *testing.T) {
+	rec := &recorder{}
+	c, mark := runningCall(t, rec, 0)
+	a := c.app
+	pt := &pausingTransport{recorder: rec, pause: func() { a.leaseRenewed(c.id, time.Now().Add(-time.Second)) }}
+	client, err := ari.New(ari.Options{Transport: pt, Apps: []string{"transferd"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The transfer's first request, found by a dry run on another call.
+	dry := &recorder{}
+	var held []time.Duration
+	d := talkingCall(t, dry, &held)
+	d.app.SetStore(&noteStore{rec: dry})
+	if _, err := d.startTransfer(context.Background(), d.legs["c1"], "2600", nil, false); err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	for _, r := range dry.requests() {
+		if !strings.HasPrefix(r, "SAVE") {
+			first = r
+			break
+		}
+	}
+	if first == "" {
+		t.Fatalf("a transfer's start sends nothing: %v", dry.requests())
+	}
+	pt.after = first
+	a.client = client
+
+	reply := make(chan commandResult, 1)
+	c.post(command{at: time.Now(), action: "transfer", channel: "c1", target: "2600", reply: reply})
+	select {
+	case <-reply:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the command was never answered")
+	}
+	sent := rec.requests()[mark:]
+	at := slices.Index(sent, first)
+	if at < 0 {
+		t.Fatalf("the transfer's first request %q was never sent: %v", first, sent)
+	}
+	if after := sent[at+1:]; len(after) != 0 {
+		t.Errorf("sent after the pause began during %q: %v", first, after)
+	}
+	c.post(resync{})
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call still runs after its next message")
+	}
+	if !c.stopped || c.ended {
+		t.Errorf("stopped %v, ended %v: want given up, not ended", c.stopped, c.ended)
+	}
+}
+
+// A background snapshot write that outlives a pause is refused: the
+// store may hold the new owner's snapshot by then.
+func TestSnapshotNotWrittenAfterPause(t *testing.T) {
+	rec := &recorder{}
+	c, mark := runningCall(t, rec, time.Second)
+	err := c.write(context.Background(), &queued{version: ^uint64(0) - 1, body: []byte(`{}`)})
+	if !errors.Is(err, errLeaseNotConfirmed) {
+		t.Errorf("write after the pause: %v, want refused", err)
+	}
+	if sent := rec.requests()[mark:]; len(sent) != 0 {
+		t.Errorf("written after the pause: %v", sent)
 	}
 }

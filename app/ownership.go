@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/transferd/transferd/ari"
@@ -170,6 +171,32 @@ func (a *App) leaseAge(id string) (age time.Duration, ok bool) {
 	return time.Since(at), true
 }
 
+// leaseConfirmed says whether this instance may act on a call now: always
+// without ownership; with it, while its lease was confirmed within 2/3 of
+// the lease time (the rest is the margin for what it does to land before
+// the lease could lapse).
+func (a *App) leaseConfirmed(id string) bool {
+	if a.own == nil {
+		return true
+	}
+	age, ok := a.leaseAge(id)
+	return ok && age <= a.own.LeaseTTL()*2/3
+}
+
+// errLeaseNotConfirmed refuses a snapshot write of a call whose lease is
+// not confirmed (leaseConfirmed).
+var errLeaseNotConfirmed = errors.New("the call's lease is not confirmed: its snapshot may be another instance's now")
+
+// leaseGuard refuses the call's ARI requests while its lease is not
+// confirmed (ari.WithGuard): a pause in the middle of a message is caught
+// at the next request, and the next message stops the call (fenced).
+func (c *Call) leaseGuard() error {
+	if !c.app.leaseConfirmed(c.id) {
+		return errLeaseNotConfirmed
+	}
+	return nil
+}
+
 // fenced says whether the call must do nothing more here, and stops it
 // then: with calls shared among instances, a call acts only while this
 // instance's lease on it was confirmed within 2/3 of the lease time. A
@@ -184,11 +211,10 @@ func (c *Call) fenced() bool {
 	if a.own == nil || c.stopped || c.ended {
 		return false
 	}
-	ttl := a.own.LeaseTTL()
-	age, ok := a.leaseAge(c.id)
-	if ok && age <= ttl*2/3 {
+	if a.leaseConfirmed(c.id) {
 		return false
 	}
+	age, ok := a.leaseAge(c.id)
 	c.stopped = true
 	p := &c.persister
 	p.io.Lock()

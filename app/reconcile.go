@@ -84,8 +84,9 @@ type syncState struct {
 // effectFailed records a failed request of the call and schedules a pass.
 func (c *Call) effectFailed(err error) {
 	c.sync.failures++
-	if ari.StatusOf(err) == 0 && !errors.Is(err, errARIDown) {
+	if ari.StatusOf(err) == 0 && !errors.Is(err, errARIDown) && !errors.Is(err, errLeaseNotConfirmed) {
 		// No answer from Asterisk: maybe unreachable, the probe finds out.
+		// (A request the lease guard kept back was never sent.)
 		c.app.suspectARI()
 	}
 	c.needReconcile()

@@ -297,6 +297,12 @@ func (c *Call) write(ctx context.Context, q *queued) error {
 	if q.version <= p.written {
 		return nil
 	}
+	if !c.app.leaseConfirmed(c.id) {
+		// A background write that outlived a pause: the call is being
+		// fenced (ownership.go), and the store may hold the new owner's
+		// snapshot by now.
+		return errLeaseNotConfirmed
+	}
 	if err := c.app.store.Save(ctx, c.id, q.body); err != nil {
 		p.failed.Store(true)
 		return err

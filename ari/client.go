@@ -127,6 +127,12 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 	if err != nil {
 		return fmt.Errorf("ari: %s %s: %w", r.method, r.tmpl, err)
 	}
+	if g := guardFrom(ctx); g != nil {
+		if err := g(); err != nil {
+			c.log.Debug().Str("method", r.method).Str("path", path).Err(err).Msg("ari request not sent")
+			return fmt.Errorf("ari: %s %s: not sent: %w", r.method, path, err)
+		}
+	}
 	req := &Request{Method: r.method, Path: path, Query: r.query}
 	if r.body != nil {
 		if req.Body, err = json.Marshal(r.body); err != nil {

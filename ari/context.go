@@ -13,6 +13,7 @@ type ctxKey int
 const (
 	nodeKey ctxKey = iota
 	dialogKey
+	guardKey
 )
 
 // WithNode returns a copy of ctx that asks for resources created with it
@@ -43,4 +44,19 @@ func WithDialog(ctx context.Context, dialog string) context.Context {
 func DialogFrom(ctx context.Context) string {
 	s, _ := ctx.Value(dialogKey).(string)
 	return s
+}
+
+// WithGuard returns a copy of ctx whose requests are sent only while guard
+// returns nil: the Client refuses any other request unsent, with guard's
+// error. transferd guards each call's requests with its ownership lease, so
+// a process woken from a pause sends nothing for a call another instance
+// may carry by then, even in the middle of a step.
+func WithGuard(ctx context.Context, guard func() error) context.Context {
+	return context.WithValue(ctx, guardKey, guard)
+}
+
+// guardFrom returns the guard set by WithGuard, or nil.
+func guardFrom(ctx context.Context) func() error {
+	g, _ := ctx.Value(guardKey).(func() error)
+	return g
 }

@@ -406,6 +406,7 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fences []string
+	refused := 0 // requests its lease guard kept back
 	for _, l := range lines {
 		if l.Message == "ari request" {
 			start := l.Time.Add(-time.Duration(l.Duration * float64(time.Millisecond)))
@@ -415,11 +416,14 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 				}
 			}
 		}
+		if l.Message == "ari request not sent" {
+			refused++
+		}
 		if l.CallID != "" && strings.Contains(l.Message, "giving") {
 			fences = append(fences, l.CallID+": "+l.Message)
 		}
 	}
-	t.Logf("i1 after waking: %d log lines; %s", len(lines), strings.Join(fences, "; "))
+	t.Logf("i1 after waking: %d log lines, %d requests kept back by the lease guard; %s", len(lines), refused, strings.Join(fences, "; "))
 	for _, c := range calls {
 		if !slices.ContainsFunc(fences, func(f string) bool { return strings.HasPrefix(f, string(c.id)+": ") }) {
 			t.Errorf("i1 never said it gave %s up", c.name)
