@@ -80,7 +80,8 @@ lint:
 ## Asterisk the benchmark starts itself (under 10 minutes on 2 cores):
 ## side by side, load, ARI latency, heap per call. Prints one table and
 ## appends it to BENCHMARKS.md. BENCH_FLAGS passes flags (bin/bench -h).
-## Not part of `make test`.
+## With STOCK_ARI_PROXY=/path/to/ari-proxy (as for `make interop`), ARI over
+## NATS is also timed through that stock server. Not part of `make test`.
 bench: asterisk
 	$(GO) build -o bin/bench ./bench
 	./bin/bench -target bench $(BENCH_FLAGS)

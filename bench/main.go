@@ -3,7 +3,9 @@
 // starts itself, with transferd running as a child process.
 //
 // It measures, in one run:
-//   - one ARI request (GET /channels/{id}) measured directly;
+//   - one ARI request (GET /channels/{id}) measured directly, and through
+//     NATS (natstransport → natsproxy, and → a stock ari-proxy when one is
+//     given: -stock-ari-proxy or $STOCK_ARI_PROXY);
 //   - load: C concurrent calls each making one transfer, for a fixed time,
 //     through transferd and then through native atxfer;
 //   - transferd's heap per idle call;
@@ -44,6 +46,7 @@ type options struct {
 	duration       time.Duration
 	idle           int
 	ariN           int
+	stockProxy     string // a stock ari-proxy binary, or ""
 	timing         timing
 	out            string
 	dir            string
@@ -75,6 +78,7 @@ func benchMain(args []string) int {
 	fs.DurationVar(&o.nativeDuration, "native-duration", 30*time.Second, "length of the same load run through native atxfer, for Asterisk's CPU per transfer on each path (0: skip)")
 	fs.IntVar(&o.idle, "idle", 1000, "idle calls held for the heap-per-call figure")
 	fs.IntVar(&o.ariN, "ari-n", 2000, "GET /channels/{id} requests for the direct ARI latency")
+	fs.StringVar(&o.stockProxy, "stock-ari-proxy", os.Getenv("STOCK_ARI_PROXY"), "a stock CyCoreSystems ari-proxy server binary: ARI over NATS is measured through it too (default $STOCK_ARI_PROXY; \"\" for none)")
 	fs.IntVar(&o.rampPerSec, "ramp", 20, "calls started per second while ramping up the load run")
 	fs.IntVar(&o.idleRamp, "idle-ramp", 100, "calls started per second while setting up the idle calls")
 	fs.DurationVar(&o.timing.talk, "talk", 300*time.Millisecond, "Alice and Bob talk before the code")

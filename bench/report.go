@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -181,11 +182,21 @@ func (r *results) render(o options) string {
 				fmtRates(m.fixed), m.step, show(pathTransferd), show(pathNative), fmtRatio(tdMax/natMax), verdict(ok, q))
 		}
 	}
-	if len(r.ariPaired) > 0 && len(r.ariNATS) > 0 {
-		add := p50(r.ariNATS) - p50(r.ariPaired)
+	if np := r.ariNATS; np != nil && len(np.direct) > 0 && len(np.ours) > 0 {
+		add := p50(np.ours) - p50(np.direct)
 		w("| ARI over NATS: added to a direct `GET /channels/{id}`, p50 (%d pairs, alternating) | %+.3f ms (%.3f vs %.3f) | | | ≤ 0.1 ms | %s |\n",
-			len(r.ariNATS), float64(add)/1e6, float64(p50(r.ariNATS))/1e6, float64(p50(r.ariPaired))/1e6, verdict(add <= 100*time.Microsecond, ""))
-		w("| ARI over NATS through a stock ari-proxy | not measured: no ari-proxy binary given | | | | |\n")
+			len(np.ours), float64(add)/1e6, float64(p50(np.ours))/1e6, float64(p50(np.direct))/1e6, verdict(add <= 100*time.Microsecond, ""))
+		ws := np.withStock
+		switch {
+		case len(ws[2]) > 0:
+			w("| ARI over NATS through a stock ari-proxy (`%s`): added to a direct request, p50; p50 / p99 (%d rounds of direct, natsproxy, stock) | %+.3f ms; %s (natsproxy in the same rounds: %+.3f ms; %s) | | | | |\n",
+				filepath.Base(np.stockBin), len(ws[2]), float64(p50(ws[2])-p50(ws[0]))/1e6, pair(p50(ws[2]), p99(ws[2]), time.Millisecond),
+				float64(p50(ws[1])-p50(ws[0]))/1e6, pair(p50(ws[1]), p99(ws[1]), time.Millisecond))
+		case np.stockBin == "":
+			w("| ARI over NATS through a stock ari-proxy | not measured: no ari-proxy binary given (STOCK_ARI_PROXY or -stock-ari-proxy) | | | | |\n")
+		default:
+			w("| ARI over NATS through a stock ari-proxy | not measured: %s | | | | |\n", mdCell(fmt.Sprint(np.stockErr)))
+		}
 	}
 	if id := r.idle; id != nil {
 		q := ""
@@ -208,16 +219,36 @@ func (r *results) render(o options) string {
 	w("\nTargets: %d of %d PASS.\n", pass, len(targets))
 
 	if len(r.ariIdle) > 0 || (r.load != nil && len(r.load.ariLoad) > 0) {
-		w("\n| ARI request `GET /channels/{id}`, p50 / p99 | HTTP (direct) | NATS (natstransport → natsproxy → HTTP) |\n|---|---:|---:|\n")
+		np := r.ariNATS
+		stock := np != nil && len(np.withStock[2]) > 0
+		head := "\n| ARI request `GET /channels/{id}`, p50 / p99 | HTTP (direct) | NATS (natstransport → natsproxy → HTTP) |"
+		rule := "\n|---|---:|---:|"
+		if stock {
+			head += " NATS (natstransport → stock ari-proxy → HTTP) |"
+			rule += "---:|"
+		}
+		w("%s%s\n", head, rule)
 		if len(r.ariIdle) > 0 {
 			nats := "–"
-			if len(r.ariNATS) > 0 {
-				nats = pair(p50(r.ariNATS), p99(r.ariNATS), time.Millisecond)
+			if np != nil && len(np.ours) > 0 {
+				nats = pair(p50(np.ours), p99(np.ours), time.Millisecond)
 			}
-			w("| idle, %d in a row | %s | %s |\n", len(r.ariIdle), pair(p50(r.ariIdle), p99(r.ariIdle), time.Millisecond), nats)
+			if stock {
+				nats += " | –"
+			}
+			w("| idle, %d in a row (NATS: alternating with a direct one) | %s | %s |\n", len(r.ariIdle), pair(p50(r.ariIdle), p99(r.ariIdle), time.Millisecond), nats)
+			if stock {
+				ws := np.withStock
+				w("| idle, %d rounds of direct, natsproxy, stock ari-proxy | %s | %s | %s |\n", len(ws[0]),
+					pair(p50(ws[0]), p99(ws[0]), time.Millisecond), pair(p50(ws[1]), p99(ws[1]), time.Millisecond), pair(p50(ws[2]), p99(ws[2]), time.Millisecond))
+			}
 		}
 		if r.load != nil && len(r.load.ariLoad) > 0 {
-			w("| during the load run, one every 50 ms (%d) | %s | – |\n", len(r.load.ariLoad), pair(p50(r.load.ariLoad), p99(r.load.ariLoad), time.Millisecond))
+			cells := "–"
+			if stock {
+				cells += " | –"
+			}
+			w("| during the load run, one every 50 ms (%d) | %s | %s |\n", len(r.load.ariLoad), pair(p50(r.load.ariLoad), p99(r.load.ariLoad), time.Millisecond), cells)
 		}
 	}
 
@@ -357,6 +388,11 @@ func pair(a, b, unit time.Duration) string {
 		return fmt.Sprintf("%.3f / %.3f s", a.Seconds(), b.Seconds())
 	}
 	return fmt.Sprintf("%.2f / %.2f ms", float64(a)/1e6, float64(b)/1e6)
+}
+
+// mdCell makes text safe for one Markdown table cell.
+func mdCell(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\n", " "), "|", "\\|")
 }
 
 func msInt(d time.Duration) string { return fmt.Sprintf("%d", d.Milliseconds()) }

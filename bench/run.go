@@ -17,16 +17,15 @@ type results struct {
 	machine machine
 	sbs     *sbsResult
 	ariIdle []time.Duration
-	ariNATS []time.Duration // the same requests through NATS (natsproxy)
-	// ariPaired are direct requests made alternately with ariNATS: the
-	// NATS overhead is the difference of the two.
-	ariPaired []time.Duration
-	maxima    *maxResult // the load steps and the highest rates sustained
-	load      *loadResult
-	nload     *loadResult // the same load through native atxfer
-	idle      *idleResult
-	warnings  []string
-	elapsed   time.Duration
+	// ariNATS: the same requests direct, through natsproxy and through a
+	// stock ari-proxy, alternating; the NATS overhead is the difference.
+	ariNATS  *natsPaired
+	maxima   *maxResult // the load steps and the highest rates sustained
+	load     *loadResult
+	nload    *loadResult // the same load through native atxfer
+	idle     *idleResult
+	warnings []string
+	elapsed  time.Duration
 }
 
 type machine struct {
@@ -52,12 +51,19 @@ func runAll(ctx context.Context, e *env, o options) (*results, error) {
 			res.warn("ARI latency failed: %v", err)
 		}
 		res.ariIdle = ds
-		fmt.Printf("bench: ARI over NATS: %d GET /channels/{id}, alternating with direct ones\n", o.ariN)
-		dds, nds, err := e.natsOverhead(ctx, o.ariN)
+		through := "natsproxy"
+		if o.stockProxy != "" {
+			through += " and the stock ari-proxy"
+		}
+		fmt.Printf("bench: ARI over NATS: %d GET /channels/{id} through %s, alternating with direct ones\n", o.ariN, through)
+		np, err := e.natsOverhead(ctx, o.ariN, o.stockProxy)
 		if err != nil {
 			res.warn("ARI latency over NATS failed: %v", err)
 		}
-		res.ariPaired, res.ariNATS = dds, nds
+		if np.stockErr != nil {
+			res.warn("ARI latency through the stock ari-proxy not measured: %v", np.stockErr)
+		}
+		res.ariNATS = np
 	}
 	if o.want("load") {
 		r, err := loadRun(ctx, e, o, pathTransferd, o.duration)
