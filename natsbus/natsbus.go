@@ -168,16 +168,29 @@ func (s serverLog) Tracef(format string, v ...any)  {}
 // 100ms of jitter, so a fleet does not reconnect in step).
 const ReconnectWait = 250 * time.Millisecond
 
+// writeAtOnce is the write buffer's flush threshold that makes nats.go
+// write every message as it is published (any message is ≥ 1 byte).
+const writeAtOnce = 1
+
 // Connect connects to url as name, reconnecting forever after a drop (the
 // publishes made meanwhile are buffered, up to nats.go's 8 MiB, and sent
 // on reconnect; subscriptions are restored). Disconnects, reconnects,
 // asynchronous errors (a slow consumer) and the final close are logged.
 // The first connection is not retried: a wrong URL fails at once. extra
 // options are applied last.
+//
+// Each publish is written to the socket at once (WriteBufferSize), not
+// left in nats.go's buffer for its flusher goroutine: an ARI request waits
+// for its answer, and handing the write to another goroutine cost it about
+// 30-40 µs p50 on the loaded 2-core machine (BENCHMARKS.md, issue 15).
+// Batching would save write calls only when many messages are queued at
+// once; at transferd's rates (hundreds to a few thousand a second) the
+// flusher was writing nearly every message on its own anyway.
 func Connect(url, name string, log zerolog.Logger, extra ...nats.Option) (*nats.Conn, error) {
 	log = log.With().Str("component", "nats").Str("conn", name).Logger()
 	opts := []nats.Option{
 		nats.Name(name),
+		nats.WriteBufferSize(writeAtOnce),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(ReconnectWait),
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),

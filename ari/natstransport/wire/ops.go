@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"slices"
+	"unicode/utf8"
 )
 
 // Extension kinds: operations transferd uses for which ari-proxy v5 has no
@@ -154,6 +155,16 @@ func (d *EntityData) SetEntityJSON(entity string, raw json.RawMessage) {
 // JSON): "id" for channels, bridges and playbacks, "name" for applications
 // and device states, "<technology>/<resource>" for endpoints.
 func EntityID(entity string, raw json.RawMessage) string {
+	switch entity {
+	case KindApplication, KindDeviceState, KindLiveRecording, KindMailbox, KindModule, KindStoredRecording, KindLogging, KindEndpoint:
+	default:
+		// Every request for a channel, bridge or playback passes here, on
+		// both sides of NATS: skip decoding the whole entity when "id"
+		// comes first, as Asterisk writes them.
+		if id, ok := leadingID(raw); ok {
+			return id
+		}
+	}
 	var v struct {
 		ID         string `json:"id"`
 		Name       string `json:"name"`
@@ -181,3 +192,52 @@ func EntityID(entity string, raw json.RawMessage) string {
 // ReadOnly reports whether a request of this class may be retried after a
 // timeout: reading twice is harmless, creating or commanding twice is not.
 func ReadOnly(class string) bool { return slices.Contains([]string{ClassGet, ClassData}, class) }
+
+// leadingID returns the value of raw's "id" when raw is an object whose
+// first key is "id" with a plain string value: no escapes, valid UTF-8,
+// followed by ',' or '}'. ok is false for anything else, which
+// json.Unmarshal then reads. (An object with a second "id" key, which
+// Asterisk never writes, would give the first one here and the last one
+// to json.Unmarshal.)
+func leadingID(raw []byte) (id string, ok bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return "", false
+	}
+	i = skipSpace(raw, i+1)
+	const key = `"id"`
+	if len(raw)-i < len(key) || string(raw[i:i+len(key)]) != key {
+		return "", false
+	}
+	i = skipSpace(raw, i+len(key))
+	if i >= len(raw) || raw[i] != ':' {
+		return "", false
+	}
+	i = skipSpace(raw, i+1)
+	if i >= len(raw) || raw[i] != '"' {
+		return "", false
+	}
+	start := i + 1
+	for i = start; i < len(raw) && raw[i] != '"'; i++ {
+		if raw[i] == '\\' || raw[i] < 0x20 {
+			return "", false
+		}
+	}
+	if i >= len(raw) || !utf8.Valid(raw[start:i]) {
+		return "", false
+	}
+	end := i
+	i = skipSpace(raw, i+1)
+	if i >= len(raw) || (raw[i] != ',' && raw[i] != '}') {
+		return "", false
+	}
+	return string(raw[start:end]), true
+}
+
+// skipSpace skips JSON whitespace from i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
