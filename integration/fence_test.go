@@ -1,10 +1,13 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"sort"
@@ -19,16 +22,18 @@ import (
 	"github.com/transferd/transferd/ari"
 )
 
-// A stalled owner is fenced (issue 13): the owner of two calls in transfer
-// states (the target ringing; consulting) is frozen with SIGSTOP for longer
-// than the lease time. Another instance takes both calls over, and while
-// the old owner is still frozen the calls move on under the new owner
-// (the ringing target answers; the consulting transferor hangs up, which
-// completes that transfer), so the frozen process has events waiting for
-// it. Then it is woken with SIGCONT. It must give both calls up without
-// acting on them: no ARI request on their channels or bridges, Asterisk's
-// bridges as the new owner left them, no lease write after the takeover;
-// the new owner finishes both transfers, and nothing leaks.
+// A stalled owner is fenced (issue 13): the owner of three calls in
+// transfer states (two with the target ringing, one consulting) is frozen
+// with SIGSTOP for longer than the lease time. Another instance takes the
+// calls over, and while the old owner is still frozen they move on under
+// the new owner (a ringing target answers; the consulting transferor hangs
+// up, which completes that transfer, then the call ends; the other ringing
+// transfer's no-answer timer runs out), so the frozen process has events
+// and a fired timer waiting for it. Then it is woken with SIGCONT. It must
+// give every call up without acting on them: no ARI request on their
+// channels or bridges, Asterisk's bridges as the new owner left them, no
+// lease write after the takeover; the new owner finishes the transfers, and
+// nothing leaks.
 
 // leaseWrite is one write of the leases bucket, as a watcher saw it.
 type leaseWrite struct {
@@ -209,13 +214,19 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls := []*clusterCall{ringing, consulting}
+	timed, err := r.talking(ctx, node, 83)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := []*clusterCall{ringing, consulting, timed}
 	for _, c := range calls {
 		if strings.ContainsFunc(string(c.id), func(r rune) bool {
 			return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
 		}) {
 			t.Fatalf("call id %q is not its own lease key; the lease check needs one", c.id)
 		}
+	}
+	for _, c := range []*clusterCall{ringing, consulting} {
 		if err := r.startTransfer(ctx, c); err != nil {
 			t.Fatal(err)
 		}
@@ -235,6 +246,20 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 			t.Fatalf("call %s owned by %q before the freeze, want i1", id, o)
 		}
 	}
+	// The third transfer's no-answer timer runs out while i1 is frozen: i1
+	// finds it fired when it wakes (i2 carries it out: Bob back with Alice).
+	const noAnswer = 10 * time.Second
+	timedAt := time.Now()
+	if err := apiTransfer(ctx, i1, timed, noAnswer); err != nil {
+		t.Fatal(err)
+	}
+	if timed.carol, err = node.phones.WaitRing(ctx, clusterTag, timed.carolNum); err != nil {
+		t.Fatal(err)
+	}
+	timed.carolLegID = ari.ChannelID(strings.TrimSuffix(string(timed.carol.ID), "-2"))
+	if err := r.waitState(ctx, timed.id, "CallingTarget"); err != nil {
+		t.Fatal(err)
+	}
 
 	// Freeze i1. Its log from here on is what it wrote after waking (a
 	// request in flight at the freeze is logged then too: told apart by its
@@ -253,12 +278,16 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 	}
 	// Woken in any case, so the rig's cleanup (SIGKILL) and i1's log work.
 	t.Cleanup(func() { _ = i1.cmd.Process.Signal(syscall.SIGCONT) })
+	if d := stoppedAt.Sub(timedAt); d > noAnswer-time.Second {
+		t.Fatalf("the machine took %s from the third transfer's start to the freeze: its %s timer was not left to run out during the freeze", d.Round(time.Millisecond), noAnswer)
+	}
 
-	// i2 takes both calls over once their leases lapse.
+	// i2 takes the calls over once their leases lapse.
 	waitFor(t, ctx, func() error {
 		for _, c := range calls {
 			info, err := reportOf(ctx, i2, c.id)
-			if err != nil || info == nil || info.Transfer == nil {
+			// (the timed transfer may have run out under i2 already)
+			if err != nil || info == nil || info.Transfer == nil && c != timed {
 				return fmt.Errorf("%s not carried by i2 yet (%v, %+v); owners %v", c.name, err, info, r.owners(ctx, calls))
 			}
 		}
@@ -329,19 +358,42 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 		}
 		return nil
 	})
+	// The third transfer runs out of time under i2: Carol is let go, Bob
+	// is back with Alice.
+	waitOutcome(t, ctx, i2, timed, "failed:no-answer")
+	if err := together(ctx, node.direct, timed.id, timed.bobLeg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, func() error {
+		info, err := reportOf(ctx, i2, timed.id)
+		if err != nil || info == nil {
+			return fmt.Errorf("i2's report of %s: %+v (%v)", timed.name, info, err)
+		}
+		l, err := readLayout(ctx, node.direct, timed.id)
+		if err != nil {
+			return err
+		}
+		if d := mismatch(info, l); d != "" {
+			return fmt.Errorf("%s: %s; Asterisk: %s", timed.name, d, l)
+		}
+		return nil
+	})
 	before, err := bridgeSet(ctx, node.direct)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	// Wake i1: it gives both calls up.
+	// Wake i1: it gives every call up.
 	wokeAt := time.Now()
 	if err := i1.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("i1 frozen for %s; i2 carried both calls %s after the freeze", wokeAt.Sub(stoppedAt).Round(time.Millisecond), took.Round(time.Millisecond))
+	t.Logf("i1 frozen for %s; i2 carried the three calls %s after the freeze", wokeAt.Sub(stoppedAt).Round(time.Millisecond), took.Round(time.Millisecond))
+	// Each call either given up (right) or carried on to its end (wrong:
+	// judged below, with what i1 sent meanwhile).
 	gctx, gcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer gcancel()
+	carried := map[string]bool{}
 	waitFor(t, gctx, func() error {
 		lines, err := logSince(i1.log, offset)
 		if err != nil {
@@ -349,7 +401,8 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 		}
 		for _, c := range calls {
 			if slices.ContainsFunc(lines, func(l logLine) bool { return l.CallID == string(c.id) && l.Message == "call ended" }) {
-				t.Fatalf("i1 ended %s after waking: it carried the call on", c.name)
+				carried[c.name] = true
+				continue
 			}
 			if !slices.ContainsFunc(lines, func(l logLine) bool {
 				return l.CallID == string(c.id) && l.Message == "call left in Stasis for another instance or the next start"
@@ -359,6 +412,9 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 		}
 		return nil
 	})
+	for name := range carried {
+		t.Errorf("i1 carried %s on to its end after waking", name)
+	}
 	// Asterisk stays as i2 left it while i1 runs on.
 	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
 		now, err := bridgeSet(ctx, node.direct)
@@ -366,7 +422,43 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !maps.Equal(now, before) {
-			t.Fatalf("Asterisk's bridges changed after i1 woke:\nbefore %v\nnow    %v", before, now)
+			t.Errorf("Asterisk's bridges changed after i1 woke:\nbefore %v\nnow    %v", before, now)
+			break
+		}
+	}
+	// i1 did nothing to any call once woken: no ARI request on their
+	// channels or bridges (all named under the call id) started after the
+	// freeze, and it said why it let them go.
+	lines, err := logSince(i1.log, offset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fences []string
+	acted := map[string][]string{} // call → the requests i1 sent for it
+	refused := 0                   // requests its lease guard kept back
+	for _, l := range lines {
+		if l.Message == "ari request" {
+			start := l.Time.Add(-time.Duration(l.Duration * float64(time.Millisecond)))
+			for _, c := range calls {
+				if strings.Contains(l.Path, string(c.id)) && start.After(stoppedAt.Add(time.Second)) {
+					acted[c.name] = append(acted[c.name], l.Time.Format("15:04:05.000 ")+l.Method+" "+l.Path)
+				}
+			}
+		}
+		if l.Message == "ari request not sent" {
+			refused++
+		}
+		if l.CallID != "" && strings.Contains(l.Message, "giving") {
+			fences = append(fences, l.CallID+": "+l.Message)
+		}
+	}
+	for name, reqs := range acted {
+		t.Errorf("i1 acted on %s after waking: %d requests: %s", name, len(reqs), strings.Join(reqs[:min(len(reqs), 8)], "; "))
+	}
+	t.Logf("i1 after waking: %d log lines, %d requests kept back by the lease guard; %s", len(lines), refused, strings.Join(fences, "; "))
+	for _, c := range calls {
+		if !slices.ContainsFunc(fences, func(f string) bool { return strings.HasPrefix(f, string(c.id)+": ") }) {
+			t.Errorf("i1 never said it gave %s up", c.name)
 		}
 	}
 	for _, c := range calls {
@@ -398,37 +490,6 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 		return nil
 	})
 
-	// i1 did nothing to either call once woken: no ARI request on their
-	// channels or bridges (all named under the call id) started after the
-	// freeze, and it said why it let them go.
-	lines, err := logSince(i1.log, offset)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fences []string
-	refused := 0 // requests its lease guard kept back
-	for _, l := range lines {
-		if l.Message == "ari request" {
-			start := l.Time.Add(-time.Duration(l.Duration * float64(time.Millisecond)))
-			for _, c := range calls {
-				if strings.Contains(l.Path, string(c.id)) && start.After(stoppedAt.Add(time.Second)) {
-					t.Errorf("i1 acted on %s after waking: %s %s at %s", c.name, l.Method, l.Path, l.Time.Format("15:04:05.000"))
-				}
-			}
-		}
-		if l.Message == "ari request not sent" {
-			refused++
-		}
-		if l.CallID != "" && strings.Contains(l.Message, "giving") {
-			fences = append(fences, l.CallID+": "+l.Message)
-		}
-	}
-	t.Logf("i1 after waking: %d log lines, %d requests kept back by the lease guard; %s", len(lines), refused, strings.Join(fences, "; "))
-	for _, c := range calls {
-		if !slices.ContainsFunc(fences, func(f string) bool { return strings.HasPrefix(f, string(c.id)+": ") }) {
-			t.Errorf("i1 never said it gave %s up", c.name)
-		}
-	}
 	writes := leases()
 	for _, c := range calls {
 		summary, err := checkLeaseHandover(writes, c.id, "i1", "i2", wokeAt)
@@ -453,4 +514,34 @@ func waitOutcome(t *testing.T, ctx context.Context, in *instance, c *clusterCall
 		}
 		return nil
 	})
+}
+
+// apiTransfer starts an attended transfer of c to its Carol through an
+// instance's API, with a no-answer timeout.
+func apiTransfer(ctx context.Context, in *instance, c *clusterCall, noAnswer time.Duration) error {
+	body, _ := json.Marshal(map[string]any{"data": map[string]any{
+		"action": "transfer", "target": c.carolNum, "no_answer_timeout": noAnswer.String()}})
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+in.http+channelPath(account, c.id), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Auth-Token", takeoverToken)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("%s: POST transfer %s: %d %s", c.name, body, res.StatusCode, b)
+	}
+	return nil
+}
+
+func (w leaseWrite) String() string {
+	if w.op != jetstream.KeyValuePut {
+		return fmt.Sprintf("%d %s at %s", w.rev, w.op, w.created.Format("15:04:05.000"))
+	}
+	return fmt.Sprintf("%d %s at %s", w.rev, w.owner, w.created.Format("15:04:05.000"))
 }
