@@ -325,14 +325,34 @@ func isWrongRevision(err error) bool {
 	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound)
 }
 
-// Release gives a call up (it ended).
+// Release gives a call up (it ended, or is handed off). Only a lease that
+// is still this instance's goes, by a compare-and-set on its revision: an
+// instance that was paused, or lost the lease while it drained, must not
+// remove the lease another instance took over meanwhile (a third could
+// then claim the call while the second still carries it).
 func (c *Cluster) Release(ctx context.Context, id string) error {
+	rev, ok := c.rev(id)
 	c.forgetRev(id)
-	err := c.leases.Purge(ctx, key(id))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	if !ok {
+		return nil // not this instance's: never claimed, lost or released
+	}
+	err := c.leases.Purge(ctx, key(id), jetstream.LastRevision(rev))
+	if err == nil || !isWrongRevision(err) {
+		return err
+	}
+	// The lease moved on since this instance last wrote it: still its own
+	// when a write whose answer was lost moved it (then purge that
+	// revision); another instance's, or lapsed, otherwise (leave it).
+	e, gerr := c.leases.Get(ctx, key(id))
+	switch {
+	case errors.Is(gerr, jetstream.ErrKeyNotFound):
+		return nil
+	case gerr != nil:
+		return gerr
+	case string(e.Value()) != c.instance:
 		return nil
 	}
-	return err
+	return c.leases.Purge(ctx, key(id), jetstream.LastRevision(e.Revision()))
 }
 
 // Orphans lists calls that have a snapshot but no live lease: their owner

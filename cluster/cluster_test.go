@@ -102,6 +102,13 @@ func TestLeaseLapseAndTakeover(t *testing.T) {
 	if ok, err := b.Claim(ctx, call); !ok || err != nil {
 		t.Fatalf("b.Claim after the lapse = %v, %v; want true", ok, err)
 	}
+	// a, paused all along, ends its copy of the call: b's lease stays.
+	if err := a.Release(ctx, call); err != nil {
+		t.Fatalf("a.Release of a lease b took over: %v", err)
+	}
+	if owner, _ := b.Owner(ctx, call); owner != "b" {
+		t.Fatalf("owner after a's late release = %q, want b: a removed b's lease", owner)
+	}
 	snap, err := b.Load(ctx, call)
 	if err != nil || string(snap) != `{"v":1}` {
 		t.Fatalf("b.Load = %q, %v", snap, err)
@@ -122,6 +129,9 @@ func TestLeaseLapseAndTakeover(t *testing.T) {
 	}
 	if err := b.Release(ctx, call); err != nil {
 		t.Fatal(err)
+	}
+	if owner, _ := b.Owner(ctx, call); owner != "" {
+		t.Fatalf("owner after b's release = %q, want none", owner)
 	}
 	if err := b.Delete(ctx, call); err != nil {
 		t.Fatal(err)
