@@ -261,6 +261,20 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// i1 listens to each call's dialog (checked again once it gave them up).
+	waitFor(t, ctx, func() error {
+		_, subs, err := dialogSubscriptions(r.ns.NATS())
+		if err != nil {
+			return err
+		}
+		for _, c := range calls {
+			if !slices.Contains(subs, "transferd-i1:ari.dialogevent."+string(c.id)) {
+				return fmt.Errorf("i1 does not listen to %s's dialog: %v", c.name, subs)
+			}
+		}
+		return nil
+	})
+
 	// Freeze i1. Its log from here on is what it wrote after waking (a
 	// request in flight at the freeze is logged then too: told apart by its
 	// start, before the freeze).
@@ -415,6 +429,21 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 	for name := range carried {
 		t.Errorf("i1 carried %s on to its end after waking", name)
 	}
+	// Calls given up leave their dialogs: i1 no longer listens to them.
+	sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
+	defer scancel()
+	waitFor(t, sctx, func() error {
+		_, subs, err := dialogSubscriptions(r.ns.NATS())
+		if err != nil {
+			return err
+		}
+		for _, sub := range subs {
+			if strings.HasPrefix(sub, "transferd-i1:") {
+				return fmt.Errorf("i1 still subscribed after giving its calls up: %v", subs)
+			}
+		}
+		return nil
+	})
 	// Asterisk stays as i2 left it while i1 runs on.
 	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
 		now, err := bridgeSet(ctx, node.direct)
