@@ -341,7 +341,11 @@ func (c *Call) createLeg(ctx context.Context, l *leg) error {
 	if f := c.creating[l.id]; f != nil {
 		// Sent ahead of the step's other effects (pipeline.go).
 		delete(c.creating, l.id)
-		return c.created(l, f.wait())
+		err := f.wait()
+		if e := f.early; err == nil && e != nil && e.tried {
+			return c.dialedEarly(l, e)
+		}
+		return c.created(l, err)
 	}
 	_, err := c.app.client.Channels.Create(ctx, c.createParams(l))
 	return c.created(l, err)
@@ -393,6 +397,30 @@ func (c *Call) created(l *leg, err error) error {
 	return nil
 }
 
+// dialedEarly takes a leg created and dialled ahead of its effect
+// (createAhead). Dialled, it is no longer pending: its StasisStart, when it
+// comes, has nothing left to do. A dial whose answer was lost is judged by
+// what Asterisk has, as any (lostdial.go); one Asterisk refused (most often
+// because the leg was not yet in Stasis) is placed as a created leg is.
+func (c *Call) dialedEarly(l *leg, e *earlyDial) error {
+	l.reported = &identity{name: e.channel.Caller.Name, number: e.channel.Caller.Number}
+	switch {
+	case e.err == nil:
+		ds := l.pending.dialString
+		l.pending = nil
+		c.log.Debug().Str(keyChannelID, string(l.id)).Str("dialstring", ds).Str("role", l.role).Msg("dialing (with its create)")
+		return nil
+	case ari.StatusOf(e.err) == 0:
+		c.dialUnanswered(l, e.err)
+		return nil
+	default:
+		if !ari.IsNotInStasis(e.err) {
+			c.log.Debug().Err(e.err).Str(keyChannelID, string(l.id)).Msg("early dial refused; dialing on its StasisStart")
+		}
+		return c.created(l, nil)
+	}
+}
+
 // placeWait is how long dial waits for a created leg's StasisStart before
 // trying to place the call anyway.
 const placeWait = 250 * time.Millisecond
@@ -425,6 +453,9 @@ type pendingDial struct {
 // passed). A leg not in Stasis yet is retried a few times.
 func (c *Call) placeCall(ctx context.Context, l *leg, attempt int) {
 	p := l.pending
+	if p == nil {
+		return // dialled already (with its create: dialedEarly)
+	}
 	// Exactly one chain of attempts: the first trigger (StasisStart or
 	// placeWait) starts it, and only the retry it scheduled continues it.
 	if (attempt == 0 && p.started) || (attempt > 0 && attempt != p.retryAt) {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/transferd/transferd/ari"
 	"github.com/transferd/transferd/transfer"
@@ -17,13 +18,25 @@ import (
 //   - the billing marks of a transfer's start go out with its write-ahead;
 //   - the create request of a step's Dial goes out with the step's first
 //     effect, so the target's channel is made while the transferee is put
-//     on hold.
+//     on hold; and its dial follows the create's answer at once, on the
+//     same goroutine, instead of waiting for the leg's StasisStart to reach
+//     the call goroutine behind the hold's requests (a trace at load 12 had
+//     the StasisStart 4 ms after the code and the dial 14 ms after it).
 
 // inflight is a request running on its own goroutine; the call goroutine
 // takes its answer later with wait.
 type inflight struct {
 	done chan struct{}
 	err  error
+	// early is what a create sent ahead did after its answer (createAhead).
+	early *earlyDial
+}
+
+// earlyDial is a dial sent right after its leg's create answered.
+type earlyDial struct {
+	channel *ari.Channel // the create's answer
+	tried   bool         // the dial was sent
+	err     error        // its answer
 }
 
 // goRequest runs f on a new goroutine. f must not touch the call's state:
@@ -80,17 +93,43 @@ func (c *Call) sendAhead(ctx context.Context, effects []transfer.Effect) {
 			if c.creating == nil {
 				c.creating = map[ari.ChannelID]*inflight{}
 			}
-			p := c.createParams(l)
-			c.creating[id] = goRequest(func() error {
-				rctx, cancel := context.WithTimeout(ctx, effectTimeout)
-				defer cancel()
-				_, err := c.app.client.Channels.Create(rctx, p)
-				return err
-			})
+			c.creating[id] = c.createAhead(ctx, l)
 			continue
 		}
 		return
 	}
+}
+
+// createAhead creates a pending leg and dials it on a goroutine of its own.
+// The dial needs the leg in Stasis, which Asterisk does on a thread of its
+// own after answering the create: a dial that comes too early (409 not in
+// Stasis) is left to placeCall, as is any other failure but a lost answer.
+// A leg without a caller number of its own gets one first (fillCallerID's
+// rule), so its records read right from the dial on.
+func (c *Call) createAhead(ctx context.Context, l *leg) *inflight {
+	cl, log := c.app.client, c.log
+	id, number, p := l.id, l.number, c.createParams(l)
+	caller, timeout := l.pending.caller, int(l.pending.timeout/time.Second)
+	early := &earlyDial{}
+	r := goRequest(func() error {
+		rctx, cancel := context.WithTimeout(ctx, effectTimeout)
+		defer cancel()
+		ch, err := cl.Channels.Create(rctx, p)
+		if err != nil {
+			return err
+		}
+		early.channel = ch
+		if _, set := p.Variables["CALLERID(num)"]; !set && ch.Caller.Number == "" && number != "" {
+			if err := cl.Channels.SetVariable(rctx, id, "CALLERID(num)", number); err != nil {
+				log.Debug().Err(err).Str(keyChannelID, string(id)).Msg("caller id before an early dial")
+			}
+		}
+		early.tried = true
+		early.err = cl.Channels.Dial(rctx, id, caller, timeout)
+		return nil
+	})
+	r.early = early
+	return r
 }
 
 // sentAhead says whether eff is a Dial whose create request is on its way:

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,11 +80,24 @@ func TestWriteAheadBeforeEffects(t *testing.T) {
 	if tm, ok := s.Timers[transfer.TimerNoAnswer]; !ok || tm.Seq != s.Xfer.TimerSeq {
 		t.Fatalf("write-ahead snapshot timers %v: want the no-answer timer #%d", s.Timers, s.Xfer.TimerSeq)
 	}
-	// The effects all succeeded: the call now is what was written ahead,
-	// so the step costs one write, not two.
+	// The effects all succeeded: the call now is what was written ahead
+	// but for the target's dial, which went out with its create (a leg's
+	// own flag, written in the background with the next change), so the
+	// step costs one write, not two.
 	after := c.snapshot(nil)
-	if _, changed := c.encode(&after); changed {
-		t.Fatalf("the snapshot after the step's effects differs from the one written ahead (a second write): %s", c.lastSnap)
+	if c.addsSomething(&after) {
+		t.Fatalf("the snapshot after the step's effects adds to the one written ahead (written at once: a second write)")
+	}
+	for i := range after.Legs {
+		if after.Legs[i].ID == "c1-x1-target-1" && !after.Legs[i].Pending {
+			after.Legs[i].Pending = true
+		}
+	}
+	after.Version, s.Version = 0, 0
+	a, _ := json.Marshal(after)
+	w, _ := json.Marshal(s)
+	if !bytes.Equal(a, w) {
+		t.Fatalf("the snapshot after the step's effects differs from the one written ahead by more than the target's dial:\n%s\n%s", a, w)
 	}
 	// A step that changes nothing in Asterisk writes nothing ahead. (The
 	// transfer's CEL start event is raised in the background: let it go
