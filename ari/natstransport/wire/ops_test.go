@@ -74,3 +74,21 @@ func FuzzEntityIDLeadingID(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkEntityID: a channel as Asterisk answers GET /channels/{id},
+// through EntityID and through the decoder it replaces.
+func BenchmarkEntityID(b *testing.B) {
+	raw := json.RawMessage(`{"id":"probe-1","name":"Local/probe@transferd-native-caller-00000000;1","state":"Down","protocol_id":"","caller":{"name":"","number":""},"connected":{"name":"","number":""},"accountcode":"","dialplan":{"context":"transferd-native-caller","exten":"probe","priority":1,"app_name":"","app_data":""},"creationtime":"2026-11-30T17:32:16.123+0000","language":"en","tenantid":""}`)
+	b.Run("EntityID", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = EntityID(KindChannel, raw)
+		}
+	})
+	b.Run("decoded", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = entityIDSlow(KindChannel, raw)
+		}
+	})
+}
