@@ -325,16 +325,7 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 	if err := r.waitState(ctx, ringing.id, "Consulting"); err != nil {
 		t.Fatal(err)
 	}
-	if err := consulting.alice.Hangup(ctx, "normal"); err != nil {
-		t.Fatal(err)
-	}
-	if err := together(ctx, node.direct, consulting.bobLeg, consulting.carolLegID); err != nil {
-		t.Fatal(err)
-	}
-	waitOutcome(t, ctx, i2, consulting, "completed")
-	if err := consulting.bob.Hangup(ctx, "normal"); err != nil {
-		t.Fatal(err)
-	}
+	completeByHangup(t, ctx, i2, consulting)
 	waitFor(t, ctx, func() error {
 		info, err := reportOf(ctx, i2, consulting.id)
 		switch {
@@ -498,10 +489,7 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 
 	// i2 finishes the other transfer: the transferor hangs up, the
 	// transferee and the target talk.
-	if err := finish(ctx, ringing, true); err != nil {
-		t.Fatal(err)
-	}
-	waitOutcome(t, ctx, i2, ringing, "completed")
+	completeByHangup(t, ctx, i2, ringing)
 	for _, ph := range node.phones.PhonesOf(clusterTag) {
 		if !ph.Gone() {
 			_ = ph.Hangup(ctx, "normal")
@@ -526,6 +514,24 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 			t.Error(err)
 		}
 		t.Logf("%s's lease: %s", c.name, summary)
+	}
+}
+
+// completeByHangup has the transferor hang up during the consultation:
+// the transferee and the target must then talk, and the instance report
+// the transfer completed (asked before the call ends: an ended call is
+// gone from the API).
+func completeByHangup(t *testing.T, ctx context.Context, in *instance, c *clusterCall) {
+	t.Helper()
+	if err := c.alice.Hangup(ctx, "normal"); err != nil {
+		t.Fatal(err)
+	}
+	if err := together(ctx, c.node.direct, c.bobLeg, c.carolLegID); err != nil {
+		t.Fatal(err)
+	}
+	waitOutcome(t, ctx, in, c, "completed")
+	if err := c.bob.Hangup(ctx, "normal"); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -573,4 +579,117 @@ func (w leaseWrite) String() string {
 		return fmt.Sprintf("%d %s at %s", w.rev, w.op, w.created.Format("15:04:05.000"))
 	}
 	return fmt.Sprintf("%d %s at %s", w.rev, w.owner, w.created.Format("15:04:05.000"))
+}
+
+// freeze stops an instance's process with SIGSTOP and waits until the
+// kernel has stopped it; it is woken at the test's end in any case.
+func freeze(t *testing.T, ctx context.Context, in *instance) {
+	t.Helper()
+	if err := in.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	if err := frozen(ctx, in.cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in.cmd.Process.Signal(syscall.SIGCONT) })
+}
+
+// A lone owner frozen past its leases gives its calls up when woken (it
+// cannot know nobody took them meanwhile) and takes them back from their
+// snapshots as orphans: the transfers go on and finish.
+func TestFrozenLoneOwnerTakesItsCallsBack(t *testing.T) {
+	t.Parallel()
+	ctx := within(t, 4*time.Minute)
+	r := newClusterRig(t, ctx, "fl-node-a")
+	node := r.nodes[0]
+	r.cfgPath = r.writeTakeoverConfig()
+	i1 := r.startInstance("i1")
+	ringing, err := r.talking(ctx, node, 86)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consulting, err := r.talking(ctx, node, 87)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := []*clusterCall{ringing, consulting}
+	for _, c := range calls {
+		if err := r.startTransfer(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := consulting.carol.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.waitState(ctx, consulting.id, "Consulting"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.waitState(ctx, ringing.id, "CallingTarget"); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := os.Stat(i1.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stoppedAt := time.Now()
+	freeze(t, ctx, i1)
+	// Frozen until both leases have lapsed.
+	waitFor(t, ctx, func() error {
+		for id, o := range r.owners(ctx, calls) {
+			if o != "" {
+				return fmt.Errorf("call %s still leased to %q", id, o)
+			}
+		}
+		return nil
+	})
+	wokeAt := time.Now()
+	if err := i1.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	// i1 gives each call up, then claims it back as an orphan.
+	waitFor(t, ctx, func() error {
+		lines, err := logSince(i1.log, st.Size())
+		if err != nil {
+			return err
+		}
+		for _, c := range calls {
+			gaveUp := slices.IndexFunc(lines, func(l logLine) bool {
+				return l.CallID == string(c.id) && l.Message == "call left in Stasis for another instance or the next start"
+			})
+			took := slices.IndexFunc(lines, func(l logLine) bool {
+				return l.CallID == string(c.id) && l.Message == "took over a call whose owner stopped"
+			})
+			if gaveUp < 0 || took < gaveUp {
+				return fmt.Errorf("%s: given up at line %d, taken back at line %d of i1's log since the freeze", c.name, gaveUp, took)
+			}
+		}
+		for id, o := range r.owners(ctx, calls) {
+			if o != "i1" {
+				return fmt.Errorf("call %s leased to %q", id, o)
+			}
+		}
+		return nil
+	})
+	t.Logf("i1 frozen for %s; it had both calls back %s after waking", wokeAt.Sub(stoppedAt).Round(time.Millisecond), time.Since(wokeAt).Round(time.Millisecond))
+
+	// The transfers go on: the ringing target answers, then both
+	// transferors hang up, and each transferee talks with its target.
+	if err := ringing.carol.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.waitState(ctx, ringing.id, "Consulting"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range calls {
+		completeByHangup(t, ctx, i1, c)
+	}
+	for _, ph := range node.phones.PhonesOf(clusterTag) {
+		if !ph.Gone() {
+			_ = ph.Hangup(ctx, "normal")
+		}
+	}
+	if err := r.noLeaks(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
