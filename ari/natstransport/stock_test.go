@@ -184,6 +184,27 @@ func TestNATSStockServer(t *testing.T) {
 	if n := tr.NodeOf("bridge", "b1"); n != "" {
 		t.Errorf("node of a gone bridge still %q", n)
 	}
+
+	// A resource first met in a data answer: the stock server names its
+	// node only in the key inside the entity. natstransport learns it
+	// there, so the next request goes to that node instead of to every
+	// proxy.
+	s.take()
+	if _, err := cl.Bridges.Get(ctx, "b3"); err != nil {
+		t.Fatalf("get b3: %v", err)
+	}
+	if r := s.take(); len(r) != 1 || r[0].Key.Node != "" {
+		t.Fatalf("first get of b3 sent %+v, want one broadcast (no node)", r)
+	}
+	if n := tr.NodeOf("bridge", "b3"); n != stockNode {
+		t.Fatalf("node of b3 after its data answer = %q, want %q (from the entity's key)", n, stockNode)
+	}
+	if _, err := cl.Bridges.Get(ctx, "b3"); err != nil {
+		t.Fatalf("get b3 again: %v", err)
+	}
+	if r := s.take(); len(r) != 1 || r[0].Key.Node != stockNode {
+		t.Errorf("second get of b3 sent %+v, want one request to node %s", r, stockNode)
+	}
 }
 
 // TestNATSStockEvents: the events the stock server publishes (its ari

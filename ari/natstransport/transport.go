@@ -593,10 +593,7 @@ func (t *Transport) gather(ctx context.Context, kind, subject string, data []byt
 			t.log.Warn().Err(err).Str("subject", subject).Msg("undecodable ari-proxy answer ignored")
 			continue
 		}
-		r := reply{resp: &resp, node: msg.Header.Get(wire.HeaderNode)}
-		if r.node == "" && resp.Key != nil {
-			r.node = resp.Key.Node
-		}
+		r := reply{resp: &resp, node: answerNode(&resp, msg.Header.Get(wire.HeaderNode))}
 		if r.node != "" {
 			t.clus.update(r.node, t.opts.App, time.Now())
 		}
@@ -611,7 +608,9 @@ func (t *Transport) gather(ctx context.Context, kind, subject string, data []byt
 	return out, nil
 }
 
-// answerNode is the node an answer came from.
+// answerNode is the node an answer came from: natsproxy's header, else
+// the answer's key, else the key a stock server embeds in the entity (its
+// data answers have no key of their own).
 func answerNode(resp *wire.Response, from string) string {
 	if from != "" {
 		return from
@@ -619,7 +618,7 @@ func answerNode(resp *wire.Response, from string) string {
 	if resp.Key != nil && resp.Key.Node != "" {
 		return resp.Key.Node
 	}
-	return ""
+	return resp.Data.KeyNode()
 }
 
 // learn records which node the resources of a successful answer are on,

@@ -151,6 +151,29 @@ func (d *EntityData) SetEntityJSON(entity string, raw json.RawMessage) {
 	}
 }
 
+// KeyNode returns the node of the key a stock server embeds in the entity
+// it answers with (ari v5's models carry their "key"), or "". A stock
+// server's data answer has no key of its own, so this is where its node
+// is named. natsproxy's entities are Asterisk's, without a key.
+func (d *EntityData) KeyNode() string {
+	if d == nil {
+		return ""
+	}
+	for _, raw := range []json.RawMessage{d.Channel, d.Bridge, d.Playback, d.Application, d.DeviceState, d.Endpoint,
+		d.Asterisk, d.LiveRecording, d.Mailbox, d.Module, d.Sound, d.StoredRecording, d.Log, d.Config} {
+		if len(raw) == 0 {
+			continue
+		}
+		var v struct {
+			Key *Key `json:"key"`
+		}
+		if json.Unmarshal(raw, &v) == nil && v.Key != nil && v.Key.Node != "" {
+			return v.Key.Node
+		}
+	}
+	return ""
+}
+
 // EntityID returns the id a Key of kind entity has for the entity raw (ARI
 // JSON): "id" for channels, bridges and playbacks, "name" for applications
 // and device states, "<technology>/<resource>" for endpoints.
