@@ -155,6 +155,11 @@ func (c *Client) Run(ctx context.Context) error {
 			continue
 		}
 
+		// Drop works from the moment the stream is reported up: a Drop
+		// between Connected() and the read loop was lost (no stream
+		// ended, no Disconnected; TestDropRedials at load 12).
+		rctx, cancel := context.WithCancelCause(ctx)
+		c.setDrop(cancel)
 		upAt := time.Now()
 		c.up.Store(true)
 		c.link.set(true, nil)
@@ -169,8 +174,6 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		c.wasUp = true
 
-		rctx, cancel := context.WithCancelCause(ctx)
-		c.setDrop(cancel)
 		err = c.read(rctx, stream)
 		c.setDrop(nil)
 		if ctx.Err() == nil && rctx.Err() != nil {
