@@ -557,12 +557,21 @@ func best(replies []reply) reply {
 	return b
 }
 
+// gatherRoom is the least room gather's channel has for answers.
+const gatherRoom = 16
+
 // gather broadcasts data on subject and collects answers until every proxy
 // known to serve the application has answered (or, with stopAtGood, one
 // succeeded) or timeout. It fails only when nobody answered.
 func (t *Transport) gather(ctx context.Context, kind, subject string, data []byte, timeout time.Duration, stopAtGood bool) ([]reply, error) {
+	expected := len(t.Nodes())
+	// Room for every proxy's answer, so none is dropped as a slow
+	// consumer before the unsubscribe. Not SubscribeSync: its channel has
+	// the connection's SubChanLen slots (64k, 512 KiB allocated and
+	// cleared per request: +0.12 to +0.19 ms a broadcast, BENCHMARKS.md).
+	ch := make(chan *nats.Msg, max(gatherRoom, 2*expected))
 	inbox := nats.NewInbox()
-	sub, err := t.nc.SubscribeSync(inbox)
+	sub, err := t.nc.ChanSubscribe(inbox, ch)
 	if err != nil {
 		return nil, fmt.Errorf("natstransport: %s: subscribe %s: %w", kind, inbox, err)
 	}
@@ -570,13 +579,16 @@ func (t *Transport) gather(ctx context.Context, kind, subject string, data []byt
 	if err := t.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: inbox, Data: data}); err != nil {
 		return nil, fmt.Errorf("natstransport: %s: publish on %s: %w", kind, subject, err)
 	}
-	expected := len(t.Nodes())
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var out []reply
 	for expected == 0 || len(out) < expected {
-		msg, err := sub.NextMsgWithContext(actx)
-		if err != nil {
+		var msg *nats.Msg
+		select {
+		case msg = <-ch:
+		case <-actx.Done():
+		}
+		if msg == nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("natstransport: %s on %s: %w", kind, subject, ctx.Err())
 			}
