@@ -185,6 +185,12 @@ type cutCase struct {
 	up      []string // of alice, bob, carol
 	state   string
 	outcome string
+	// aliceUpUnlessSaid: Alice must be up too, unless an API answer during
+	// the cut said this. An action can reach the call in the moment
+	// between the cut and transferd noticing it (its effects then fail, and
+	// the 503 names the state transferd converges to): a complete carried
+	// out so releases Alice, as it would without the cut.
+	aliceUpUnlessSaid string
 }
 
 func (f *faultRun) toCallingTarget() {
@@ -223,7 +229,7 @@ var cutCases = []cutCase{
 		up: []string{"alice", "bob", "carol"}, state: "Consulting"},
 	{name: "consulting-api-swap-complete", tag: "f06", setup: (*faultRun).toConsulting, honest: true,
 		during: func(f *faultRun) { f.post("swap"); f.post("complete") },
-		up:     []string{"alice", "bob", "carol"}},
+		up:     []string{"bob", "carol"}, aliceUpUnlessSaid: "ended completed"},
 	{name: "consulting-transferor-hangs-up", tag: "f07", setup: (*faultRun).toConsulting,
 		during: func(f *faultRun) { f.hangup(f.alice) },
 		up:     []string{"bob", "carol"}, state: "none", outcome: "completed"},
@@ -341,6 +347,17 @@ func runCut(t *testing.T, tc cutCase) {
 	for _, who := range tc.up {
 		if ph := phonesOf[who]; ph == nil || ph.Gone() {
 			t.Errorf("%s was dropped by the outage", who)
+		}
+	}
+	if said := tc.aliceUpUnlessSaid; said != "" && f.alice.Gone() {
+		told := false
+		for _, a := range f.answers {
+			told = told || strings.Contains(a.body, said)
+		}
+		if !told {
+			t.Errorf("alice was dropped by the outage (no API answer said %q)", said)
+		} else {
+			t.Logf("an action reached the call before the cut was noticed (the API said %q): alice released by it", said)
 		}
 	}
 	if tc.state != "" || tc.outcome != "" {
