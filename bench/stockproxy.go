@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -41,25 +40,9 @@ func (e *env) startStockProxy(ctx context.Context, bin, natsURL, app string) (*s
 		lf.Close()
 		return nil, err
 	}
-	// --nats.url is ignored while --messagebus.url has its default. No -v:
-	// its debug log would be part of what is timed.
-	cmd := exec.Command(bin,
-		"--ari.application", app,
-		"--ari.username", integration.ARIUser,
-		"--ari.password", e.sb.Password,
-		"--ari.http_url", e.sb.URL(),
-		"--ari.websocket_url", fmt.Sprintf("ws://127.0.0.1:%d/ari/events", e.sb.HTTPPort),
-		"--messagebus.url", natsURL)
-	var env []string
-	for _, kv := range os.Environ() {
-		// NATS_SERVICE_HOST would override the message bus URL.
-		if !strings.HasPrefix(kv, "NATS_SERVICE_") && !strings.HasPrefix(kv, "HOME=") {
-			env = append(env, kv)
-		}
-	}
-	cmd.Env = append(env, "HOME="+home)
+	// Not verbose: its debug log would be part of what is timed.
+	cmd := integration.StockProxyCommand(bin, app, e.sb, natsURL, home, false)
 	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		lf.Close()
 		_ = os.RemoveAll(home)

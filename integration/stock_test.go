@@ -3,9 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -41,24 +39,8 @@ func (r *clusterRig) startStockProxy(sb *Sandbox, direct *ari.Client) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(stockProxy(), "-v",
-		"--ari.application", clusterApp,
-		"--ari.username", ARIUser,
-		"--ari.password", sb.Password,
-		"--ari.http_url", sb.URL(),
-		"--ari.websocket_url", fmt.Sprintf("ws://127.0.0.1:%d/ari/events", sb.HTTPPort),
-		// --nats.url is ignored when --messagebus.url has its default.
-		"--messagebus.url", r.url)
-	var env []string
-	for _, e := range os.Environ() {
-		// NATS_SERVICE_HOST would override the message bus URL.
-		if !strings.HasPrefix(e, "NATS_SERVICE_") && !strings.HasPrefix(e, "HOME=") {
-			env = append(env, e)
-		}
-	}
-	cmd.Env = append(env, "HOME="+home)
+	cmd := StockProxyCommand(stockProxy(), clusterApp, sb, r.url, home, true)
 	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", stockProxy(), err)
 	}
