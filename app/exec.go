@@ -73,9 +73,12 @@ var errARIDown = errors.New("not sent: ARI is unreachable")
 func (c *Call) apply(ctx context.Context, effects []transfer.Effect) {
 	c.stepAt = time.Now()
 	defer func() { c.stepAt = time.Time{} }()
-	c.writeAhead(effects)
+	written := c.writeAhead(effects)
+	c.sendAhead(ctx, effects, written)
+	if written != nil {
+		_ = written.wait()
+	}
 	c.awaitMarks()
-	c.sendAhead(ctx, effects)
 	var failed []transfer.Event
 	stalled := false // a request of this step got no answer at all
 	for _, eff := range effects {

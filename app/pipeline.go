@@ -65,11 +65,12 @@ func (c *Call) awaitMarks() {
 }
 
 // sendAhead sends the create requests of the step's Dial effects now, before
-// the effects ahead of them run. Only effects that do not change what a
-// dial is (its party, its variables) may stand before it: the scan stops at
-// the first that could (a hangup, a finish), and a Dial after it runs in
-// turn, as before. exec takes the answer when it reaches the Dial.
-func (c *Call) sendAhead(ctx context.Context, effects []transfer.Effect) {
+// the effects ahead of them run and beside the step's write-ahead (written,
+// nil if none). Only effects that do not change what a dial is (its party,
+// its variables) may stand before it: the scan stops at the first that
+// could (a hangup, a finish), and a Dial after it runs in turn, as before.
+// exec takes the answer when it reaches the Dial.
+func (c *Call) sendAhead(ctx context.Context, effects []transfer.Effect, written *inflight) {
 	if c.app.ariDown.Load() {
 		return
 	}
@@ -79,7 +80,7 @@ func (c *Call) sendAhead(ctx context.Context, effects []transfer.Effect) {
 			transfer.StartRingback, transfer.StopPlayback, transfer.Play, transfer.StartTimer, transfer.StopTimer:
 			continue
 		case transfer.Dial:
-			if i == 0 {
+			if i == 0 && written == nil {
 				continue // nothing to overlap with
 			}
 			id := ari.ChannelID(e.Channel)
@@ -93,7 +94,7 @@ func (c *Call) sendAhead(ctx context.Context, effects []transfer.Effect) {
 			if c.creating == nil {
 				c.creating = map[ari.ChannelID]*inflight{}
 			}
-			c.creating[id] = c.createAhead(ctx, l)
+			c.creating[id] = c.createAhead(ctx, l, written, c.marking)
 			continue
 		}
 		return
@@ -105,8 +106,12 @@ func (c *Call) sendAhead(ctx context.Context, effects []transfer.Effect) {
 // own after answering the create: a dial that comes too early (409 not in
 // Stasis) is left to placeCall, as is any other failure but a lost answer.
 // A leg without a caller number of its own gets one first (fillCallerID's
-// rule), so its records read right from the dial on.
-func (c *Call) createAhead(ctx context.Context, l *leg) *inflight {
+// rule), so its records read right from the dial on. The dial also waits
+// for the requests in first (the step's write-ahead, so nothing rings that
+// a restart would not know; the billing marks, which must be on the
+// transferor's CDR before she dials anyone): the create alone goes out
+// beside them.
+func (c *Call) createAhead(ctx context.Context, l *leg, first ...*inflight) *inflight {
 	cl, log := c.app.client, c.log
 	id, number, p := l.id, l.number, c.createParams(l)
 	caller, timeout := l.pending.caller, int(l.pending.timeout/time.Second)
@@ -122,6 +127,11 @@ func (c *Call) createAhead(ctx context.Context, l *leg) *inflight {
 		if _, set := p.Variables["CALLERID(num)"]; !set && ch.Caller.Number == "" && number != "" {
 			if err := cl.Channels.SetVariable(rctx, id, "CALLERID(num)", number); err != nil {
 				log.Debug().Err(err).Str(keyChannelID, string(id)).Msg("caller id before an early dial")
+			}
+		}
+		for _, r := range first {
+			if r != nil {
+				_ = r.wait()
 			}
 		}
 		early.tried = true

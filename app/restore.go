@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -246,15 +247,23 @@ const writeAheadTimeout = 3 * time.Second
 // reconciling towards the new state, never left half way. Only steps that
 // move parties, dial or hang up, or end the transfer are written ahead (one
 // write per step that matters); the rest are persisted in the background.
-func (c *Call) writeAhead(effects []transfer.Effect) {
+//
+// The write runs on its own goroutine (nil: nothing to write): apply waits
+// for it before the step's effects, but the create of a leg the step dials
+// goes out beside it (sendAhead), so the target's channel is made while the
+// snapshot is written; its dial still waits for the write, so nothing rings
+// that the snapshot does not name. A crash between the create and the
+// write leaves a channel that was never dialled and that the restored
+// snapshot does not name: restore hangs it up (dropUnwritten).
+func (c *Call) writeAhead(effects []transfer.Effect) *inflight {
 	if !movesSomething(effects) {
-		return
+		return nil
 	}
 	s := c.snapshot(effects)
 	c.addsSomething(&s)
 	b, changed := c.encode(&s)
 	if !changed {
-		return
+		return nil
 	}
 	q := &queued{version: s.Version, body: b}
 	if c.app.ariDown.Load() && c.app.storeOnARI {
@@ -262,14 +271,18 @@ func (c *Call) writeAhead(effects []transfer.Effect) {
 		// would only add its timeout to the step. The background writer
 		// keeps trying.
 		c.queuePersist(q, false)
-		return
+		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), writeAheadTimeout)
-	defer cancel()
-	if err := c.write(ctx, q); err != nil {
-		c.log.Warn().Err(err).Msg("write-ahead of the call snapshot failed; effects run anyway")
-		c.queuePersist(q, false)
-	}
+	log := c.log
+	return goRequest(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), writeAheadTimeout)
+		defer cancel()
+		if err := c.write(ctx, q); err != nil {
+			log.Warn().Err(err).Msg("write-ahead of the call snapshot failed; effects run anyway")
+			c.queuePersist(q, false)
+		}
+		return nil
+	})
 }
 
 func movesSomething(effects []transfer.Effect) bool {
@@ -525,6 +538,7 @@ func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 			for name, t := range s.Timers {
 				c.armTimer(name, t.Seq, time.Until(t.Deadline))
 			}
+			c.dropUnwritten(ctx)
 			c.resumeDials(ctx)
 			c.resumeChecking(ctx)
 			if c.xfer != nil && c.xfer.State.Terminal() {
@@ -537,6 +551,49 @@ func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 		})
 	}()
 	return nil
+}
+
+// dropUnwritten hangs up the channels of a step whose write-ahead did not
+// land: a leg's create goes out beside its step's write-ahead (sendAhead),
+// so a crash between the two leaves a channel in the application that the
+// restored snapshot does not name. It was never dialled (the dial waits for
+// the write), so nobody hears it; but it holds the id this call will give
+// the leg when the step comes again. Only ids this call makes next are
+// candidates: those of its open transfer, or of the transfer it would
+// start next.
+func (c *Call) dropUnwritten(ctx context.Context) {
+	prefix := fmt.Sprintf("%s-x%d-", c.id, c.xferCount+1)
+	if c.xfer != nil {
+		prefix = c.xfer.ID + "-"
+	}
+	appInfo, err := c.app.client.Applications.Get(ctx, c.app.cfg.ARI.App)
+	if err != nil {
+		c.log.Warn().Err(err).Msg("restore: read application for legs created after the last snapshot")
+		return
+	}
+	for _, id := range appInfo.ChannelIDs {
+		if !strings.HasPrefix(string(id), prefix) || c.legs[id] != nil {
+			continue
+		}
+		c.log.Warn().Str(keyChannelID, string(id)).Msg("restore: leg created after the last snapshot was written; hanging up")
+		if err := c.app.client.Channels.Hangup(ctx, id, "normal"); err != nil && !errors.Is(err, ari.ErrNotFound) {
+			c.log.Warn().Err(err).Str(keyChannelID, string(id)).Msg("restore: hangup")
+			continue
+		}
+		// Gone before the call takes its first message: Asterisk refuses a
+		// create with the id of a channel that is still being destroyed.
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		for wctx.Err() == nil {
+			if _, err := c.app.client.Channels.Get(wctx, id); errors.Is(err, ari.ErrNotFound) {
+				break
+			}
+			select {
+			case <-wctx.Done():
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		cancel()
+	}
 }
 
 // resumeDials carries on the dials a restart interrupted: a leg that was

@@ -388,3 +388,52 @@ func TestReconcileRestartDuringCompletion(t *testing.T) {
 		})
 	}
 }
+
+// A transfer's target is created beside the step's write-ahead (the dial
+// waits for the write): transferd stopped between the two leaves a channel
+// in the application, never dialled, that the restored snapshot does not
+// name. The restored call hangs it up before it takes any request (not
+// after the orphan grace), so a transfer started again at once gets the
+// same id, and rings.
+func TestReconcileRestartDropsUnwrittenLeg(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t, "r05", nil)
+	_, bob := s.talking("alice", "1001", "2001")
+	call, bobLeg := s.callID("alice"), s.leg(bob)
+	s.listen(bob)
+	// What the create sent ahead leaves behind: the id the call's first
+	// transfer gives its target, in the application, Down, made as
+	// transferd makes its legs (the call does not know it: a running
+	// transferd leaves such a leg to reconcile).
+	orphan := ari.ChannelID(string(call) + "-x1-target-1")
+	if _, err := s.client.Channels.Create(s.ctx, ari.CreateParams{
+		Endpoint: "Local/2600@transferd-test-phones/n", App: s.cfg.ARI.App, AppArgs: "dialed", ChannelID: orphan}); err != nil {
+		t.Fatalf("create the leftover leg: %v", err)
+	}
+	s.stop()
+	restarted := time.Now()
+	s.start(s.ctx)
+	s.converge(restarted, "call restored", func() error {
+		if s.app.Call(string(call)) == nil {
+			return fmt.Errorf("call %s not restored", call)
+		}
+		return nil
+	})
+	// At once: the orphan sweep would hang the leftover up only 3 s after
+	// the restart, and a create with its id meanwhile is refused.
+	carol := s.transferTo(bob, "2600")
+	if got := s.leg(carol); got != orphan {
+		t.Fatalf("target leg %s, want %s (the id the leftover held)", got, orphan)
+	}
+	s.answer(carol)
+	s.transferState(call, "Consulting")
+	if _, err := s.act(call, "complete"); err != nil {
+		t.Fatalf("complete: %v", err)
+	}
+	s.outcome(call, "completed")
+	s.together(bobLeg, s.leg(carol))
+	s.hangup(bob)
+	s.gone(carol)
+	s.noHoldBridge()
+	s.callGone()
+}
