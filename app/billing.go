@@ -74,6 +74,23 @@ func (c *Call) joinOnAnswer(ctx context.Context, l *leg) {
 	c.holdMusicBack(ctx, b)
 }
 
+// joinAside is joinOnAnswer for a leg nobody waited for alone (no party
+// mark), its request sent on a goroutine: the returned func waits for it
+// and does what joinOnAnswer does after it.
+func (c *Call) joinAside(ctx context.Context, l *leg) func() {
+	b, cl := c.joinBridge(l), c.app.client
+	r := goRequest(func() error {
+		return cl.Bridges.AddChannel(ctx, b, ari.AddChannelParams{Channels: []ari.ChannelID{l.id}, AbsorbDTMF: true})
+	})
+	return func() {
+		if err := r.wait(); err != nil {
+			c.log.Warn().Err(err).Str(keyChannelID, string(l.id)).Str(keyBridgeID, string(b)).Msg("join answered leg")
+			return
+		}
+		c.holdMusicBack(ctx, b)
+	}
+}
+
 // waitedFor says whether a leg that answers meets a party that waited
 // alone for it: the transfer's transferor is gone (Blond, Recalling,
 // Retransfer, Fallback) and the leg joins the call bridge.

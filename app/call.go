@@ -677,6 +677,13 @@ func (c *Call) onAnswered(ctx context.Context, l *leg) {
 		}
 		c.phase = phaseTalking
 		c.log.Info().Str("callee", string(l.id)).Msg("call answered")
+	case c.xfer != nil && c.inTransfer(l.id) && c.xfer.State == transfer.CallingTarget && !c.waitedFor(l):
+		// The consultation begins: the target joins the transferor while
+		// the step stops her ringback, one request beside the other
+		// instead of after it (she hears neither for that moment).
+		join := c.joinAside(ctx, l)
+		c.step(ctx, transfer.Answered{Channel: string(l.id)})
+		join()
 	case c.xfer != nil && c.inTransfer(l.id):
 		c.joinOnAnswer(ctx, l)
 		c.step(ctx, transfer.Answered{Channel: string(l.id)})

@@ -49,7 +49,7 @@ func (c *Call) drain(ctx context.Context) {
 		e.Stringer("from", from).Stringer("event", transfer.KindOf(*c.xfer, ev)).Stringer("to", next.State).
 			Int("effects", len(effects)).Str("note", note.Text).Msg("transfer step")
 		*c.xfer = next
-		c.apply(ctx, effects)
+		c.apply(ctx, effects, ev)
 	}
 	c.queue = nil
 }
@@ -69,14 +69,20 @@ var errARIDown = errors.New("not sent: ARI is unreachable")
 // always reached, then queues the failures the machine must know about
 // (transfer.Critical: a leg that could not be dialed, a party that could not
 // be moved); the others are only logged, and every failure makes the call
-// reconcile. The step's snapshot is written ahead of its effects.
-func (c *Call) apply(ctx context.Context, effects []transfer.Effect) {
+// reconcile. The step's snapshot is written ahead of its effects (see
+// rederivable for the steps that need not wait for it). ev is the event
+// that led to the step (nil for a transfer's start).
+func (c *Call) apply(ctx context.Context, effects []transfer.Effect, ev transfer.Event) {
 	c.stepAt = time.Now()
 	defer func() { c.stepAt = time.Time{} }()
 	written := c.writeAhead(effects)
 	c.sendAhead(ctx, effects, written)
 	if written != nil {
-		_ = written.wait()
+		if c.rederivable(ev, effects) {
+			defer written.wait() // durable by the step's end all the same
+		} else {
+			_ = written.wait()
+		}
 	}
 	c.awaitMarks()
 	var failed []transfer.Event
@@ -109,6 +115,42 @@ func (c *Call) apply(ctx context.Context, effects []transfer.Effect) {
 		}
 	}
 	c.queue = append(c.queue, failed...)
+}
+
+// rederivable says whether a step's effects may run while its write-ahead
+// is on its way. The write-ahead is there so that a restart knows what the
+// step decided; a step that a restart decides again by itself need not
+// wait for it. That is a step caused by a party leaving (Asterisk keeps
+// the fact: the restored call's reconcile reads the leg gone and feeds the
+// same Left, before it moves anybody) whose effects only move parties,
+// music and bridges, which the reconcile puts where the step puts them. A
+// step that also dials or hangs up waits (a Finish hangs up the legs it
+// does not keep): a party it hung up would be read gone too, and could be
+// taken for the cause. This is the step that completes a transfer when the
+// transferor hangs up, where the write cost a round trip between her
+// hangup and the parties bridged.
+func (c *Call) rederivable(ev transfer.Event, effects []transfer.Effect) bool {
+	left, ok := ev.(transfer.Left)
+	if !ok {
+		return false
+	}
+	for _, eff := range effects {
+		switch e := eff.(type) {
+		case transfer.Dial, transfer.Hangup, transfer.PlayThenHangup:
+			return false
+		case transfer.Finish:
+			keep := map[string]bool{left.Channel: true}
+			for _, p := range e.Parties {
+				keep[p] = true
+			}
+			for _, l := range c.legs {
+				if !l.gone && !keep[string(l.id)] {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // touchesARI says whether an effect sends a request.

@@ -201,7 +201,7 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 	c.xferLog.Info().Str("transferor", string(l.id)).Str("transferee", string(others[0].id)).Str("target", number).
 		Bool("blind", blind).Stringer("to", t.State).Msg("transfer started")
 	c.markStart(ctx, l, blind)
-	c.apply(ctx, effects)
+	c.apply(ctx, effects, nil)
 	c.drain(ctx)
 	c.celStart(ctx)
 	if blind && c.xfer != nil && c.xfer.ID == id {

@@ -45,6 +45,12 @@ func (l *dialLoser) RoundTrip(ctx context.Context, req *ari.Request) (*ari.Respo
 		l.failed = fmt.Errorf("the dial to lose failed in Asterisk: %v %v", resp, err)
 		return resp, err
 	}
+	// The dial goes out beside the transferee's hold (app/pipeline.go):
+	// the restart must come once he is held, or it takes the hold's own
+	// requests with it, and this test is about the dial's answer.
+	if l.failed = l.waitHeld(ctx, req.Path); l.failed != nil {
+		return resp, err
+	}
 	l.ns.Shutdown()
 	// Down for longer than transferd waits for a command's answer.
 	time.Sleep(natstransport.DefaultCommandTimeout + 1500*time.Millisecond)
@@ -52,6 +58,31 @@ func (l *dialLoser) RoundTrip(ctx context.Context, req *ari.Request) (*ari.Respo
 		return nil, l.failed
 	}
 	return resp, err
+}
+
+// waitHeld waits until the hold bridge of the transfer whose target
+// dialPath dials ("/channels/<transfer>-target-<n>/dial") holds somebody,
+// asking Asterisk directly.
+func (l *dialLoser) waitHeld(ctx context.Context, dialPath string) error {
+	ch := strings.TrimSuffix(strings.TrimPrefix(dialPath, "/channels/"), "/dial")
+	xfer, _, ok := strings.Cut(ch, "-target-")
+	if !ok {
+		return fmt.Errorf("dial of %s: not a transfer's target", ch)
+	}
+	hold := "/bridges/" + xfer + "-hold"
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		resp, err := l.Transport.RoundTrip(ctx, &ari.Request{Method: http.MethodGet, Path: hold})
+		if err == nil && resp.Status == http.StatusOK && !strings.Contains(string(resp.Body), `"channels":[]`) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s never held anybody: %v %v", hold, resp, err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 func (l *dialLoser) shutdown() {
