@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,31 @@ type baresip struct {
 	done chan error
 }
 
+// freeBaresipPort finds a port for sip_listen. baresip listens on it for
+// UDP and TCP, and for TLS on the next port: all three must be free (a UDP
+// port alone once met a TLS port in use, and baresip would not start).
+func freeBaresipPort() (int, error) {
+	for range 50 {
+		port, err := FreeUDPPort()
+		if err != nil {
+			return 0, err
+		}
+		free := true
+		for _, p := range []int{port, port + 1} {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				free = false
+				break
+			}
+			l.Close()
+		}
+		if free {
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("no port p with UDP p and TCP p, p+1 free")
+}
+
 // startBaresip runs baresip as phone number, sending a tone of hz.
 func startBaresip(t *testing.T, number string, hz int) *baresip {
 	t.Helper()
@@ -29,7 +55,7 @@ func startBaresip(t *testing.T, number string, hz int) *baresip {
 		t.Fatalf("baresip is not installed (make phones installs it): %v", err)
 	}
 	dir := t.TempDir()
-	port, err := FreeUDPPort()
+	port, err := freeBaresipPort()
 	if err != nil {
 		t.Fatal(err)
 	}
