@@ -135,10 +135,13 @@ func TestTransferStartOrder(t *testing.T) {
 		"POST /bridges/c1-x1-hold/addChannel",   // Bob into it
 		"POST /bridges/c1-x1-hold/moh",          // music for Bob
 		"POST /channels/c1/play/c1-x1-ringback") // ringback for Alice
-	// Carol's leg is created while Bob is put on hold (pipeline.go), after
-	// the write-ahead, and before Alice hears the ringback.
-	inOrder("POST /channels/c1/variable", "POST /channels/create")
-	inOrder("POST /asterisk/variable", "POST /channels/create", "POST /channels/c1/play/c1-x1-ringback")
+	// Carol's leg is created beside the write-ahead and the mark, and
+	// before Alice hears the ringback (pipeline.go); it is dialled only
+	// after both, so nothing rings that a restart would not know.
+	inOrder("POST /channels/create", "POST /channels/c1-x1-target-1/dial")
+	inOrder("POST /asterisk/variable", "POST /channels/c1-x1-target-1/dial")
+	inOrder("POST /channels/c1/variable", "POST /channels/c1-x1-target-1/dial")
+	inOrder("POST /channels/create", "POST /channels/c1/play/c1-x1-ringback")
 	if len(held) != 1 {
 		t.Fatalf("TransfereeHeld reported %d times, want 1", len(held))
 	}
