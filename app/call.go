@@ -69,8 +69,10 @@ type Call struct {
 	holdPending bool
 	lines       *connectedLines             // what each party's phone shows (connected.go)
 	creating    map[ari.ChannelID]*inflight // create requests sent ahead of their effect (pipeline.go)
-	marking     *inflight                   // billing marks sent ahead of a step's effects (pipeline.go)
-	cel         *inflight                   // the last CEL user event raised (billing.go)
+	held        *inflight                   // open once heldMove is answered: early dials wait for it (holdGate)
+	heldMove    transfer.Move
+	marking     *inflight // billing marks sent ahead of a step's effects (pipeline.go)
+	cel         *inflight // the last CEL user event raised (billing.go)
 	persister   persister
 	lastSnap    []byte           // the last snapshot queued, versions aside
 	listed      map[string]bool  // what the last snapshot queued lists (addsSomething)

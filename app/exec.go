@@ -77,6 +77,7 @@ func (c *Call) apply(ctx context.Context, effects []transfer.Effect, ev transfer
 	defer func() { c.stepAt = time.Time{} }()
 	written := c.writeAhead(effects)
 	c.sendAhead(ctx, effects, written)
+	defer c.openHoldGate()
 	if written != nil {
 		if c.rederivable(ev, effects) {
 			defer written.wait() // durable by the step's end all the same
@@ -95,6 +96,11 @@ func (c *Call) apply(ctx context.Context, effects []transfer.Effect, ev transfer
 			ectx, cancel := context.WithTimeout(ctx, effectTimeout)
 			err = c.exec(ectx, eff)
 			cancel()
+		}
+		if m, ok := eff.(transfer.Move); ok && c.held != nil && m == c.heldMove {
+			// Answered (he has left the call bridge) or not sent: the
+			// early dial waits no longer (holdGate).
+			c.openHoldGate()
 		}
 		if err != nil {
 			log := c.log

@@ -141,6 +141,9 @@ func TestTransferStartOrder(t *testing.T) {
 	inOrder("POST /channels/create", "POST /channels/c1-x1-target-1/dial")
 	inOrder("POST /asterisk/variable", "POST /channels/c1-x1-target-1/dial")
 	inOrder("POST /channels/c1/variable", "POST /channels/c1-x1-target-1/dial")
+	// And only once Bob has left Alice's bridge (holdGate: her CDR with him
+	// must end there).
+	inOrder("POST /bridges/c1-x1-hold/addChannel", "POST /channels/c1-x1-target-1/dial")
 	inOrder("POST /channels/create", "POST /channels/c1/play/c1-x1-ringback")
 	if len(held) != 1 {
 		t.Fatalf("TransfereeHeld reported %d times, want 1", len(held))
