@@ -207,6 +207,18 @@ func (x *sweepTransferd) start(ctx context.Context) (*proc, error) {
 	}
 }
 
+// logTail returns the last n lines of the newest process's log.
+func (x *sweepTransferd) logTail(n int) string {
+	if len(x.procs) == 0 {
+		return "(no process)"
+	}
+	b, err := os.ReadFile(x.procs[len(x.procs)-1].log)
+	if err != nil {
+		return err.Error()
+	}
+	return lastLines(b, n)
+}
+
 func (x *sweepTransferd) kill(p *proc) {
 	if p.cmd.Process != nil {
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
@@ -573,13 +585,17 @@ func (r *sweepRig) sweepOne(kind sweepKind, c *sweepCall, i int) {
 		}
 	}()
 	fail := func(err error) { c.verdict.err = err.Error(); r.finish(ctx, c) }
-	victim, err := c.x.start(ctx)
+	x := c.x
+	victim, err := x.start(ctx)
 	if err != nil {
 		fail(err)
 		return
 	}
 	if err := r.talking(ctx, c, i); err != nil {
-		fail(err)
+		// Before any kill: what transferd did with the call says whose
+		// fault it is (seen once beside another make test: the callee
+		// never rang).
+		fail(fmt.Errorf("%w; transferd's log ends: %s", err, x.logTail(15)))
 		return
 	}
 	digit, err := kind.prepare(r, ctx, c)
