@@ -56,7 +56,6 @@ func (c *Call) joinBridge(l *leg) ari.BridgeID {
 
 // joinOnAnswer adds a dialed leg that just answered to its bridge.
 func (c *Call) joinOnAnswer(ctx context.Context, l *leg) {
-	b := c.joinBridge(l)
 	if c.waitedFor(l) {
 		// The party waiting for this leg (the transferee of a partial or
 		// blind transfer, or during a recall or fallback) sat alone in the
@@ -65,25 +64,23 @@ func (c *Call) joinOnAnswer(ctx context.Context, l *leg) {
 		// as native atxfer's target does: the wait is not billed as talk.
 		c.setVar(ctx, l.id, "CDR_PROP(party_a)", "1")
 	}
-	if err := c.app.client.Bridges.AddChannel(ctx, b, ari.AddChannelParams{Channels: []ari.ChannelID{l.id}, AbsorbDTMF: true}); err != nil {
-		// The leg is going (its hangup events follow) or Asterisk failed:
-		// the machine learns it from the events, as for any lost party.
-		c.log.Warn().Err(err).Str(keyChannelID, string(l.id)).Str(keyBridgeID, string(b)).Msg("join answered leg")
-		return
-	}
-	c.holdMusicBack(ctx, b)
+	c.startJoin(ctx, l)()
 }
 
-// joinAside is joinOnAnswer for a leg nobody waited for alone (no party
-// mark), its request sent on a goroutine: the returned func waits for it
-// and does what joinOnAnswer does after it.
-func (c *Call) joinAside(ctx context.Context, l *leg) func() {
+// startJoin sends the request that adds an answered leg to its bridge on a
+// goroutine of its own, so the call can send others beside it (onAnswered:
+// the ringback's stop); the returned func waits for its answer and brings
+// the hold music back if the join emptied the hold bridge.
+func (c *Call) startJoin(ctx context.Context, l *leg) func() {
 	b, cl := c.joinBridge(l), c.app.client
 	r := goRequest(func() error {
 		return cl.Bridges.AddChannel(ctx, b, ari.AddChannelParams{Channels: []ari.ChannelID{l.id}, AbsorbDTMF: true})
 	})
 	return func() {
 		if err := r.wait(); err != nil {
+			// The leg is going (its hangup events follow) or Asterisk
+			// failed: the machine learns it from the events, as for any
+			// lost party.
 			c.log.Warn().Err(err).Str(keyChannelID, string(l.id)).Str(keyBridgeID, string(b)).Msg("join answered leg")
 			return
 		}

@@ -69,10 +69,8 @@ type Call struct {
 	holdPending bool
 	lines       *connectedLines             // what each party's phone shows (connected.go)
 	creating    map[ari.ChannelID]*inflight // create requests sent ahead of their effect (pipeline.go)
-	held        *inflight                   // open once heldMove is answered: early dials wait for it (holdGate)
-	heldMove    transfer.Move
-	marking     *inflight // billing marks sent ahead of a step's effects (pipeline.go)
-	cel         *inflight // the last CEL user event raised (billing.go)
+	marking     *inflight                   // billing marks sent ahead of a step's effects (pipeline.go)
+	cel         *inflight                   // the last CEL user event raised (billing.go)
 	persister   persister
 	lastSnap    []byte           // the last snapshot queued, versions aside
 	listed      map[string]bool  // what the last snapshot queued lists (addsSomething)
@@ -683,7 +681,7 @@ func (c *Call) onAnswered(ctx context.Context, l *leg) {
 		// The consultation begins: the target joins the transferor while
 		// the step stops her ringback, one request beside the other
 		// instead of after it (she hears neither for that moment).
-		join := c.joinAside(ctx, l)
+		join := c.startJoin(ctx, l) // no party mark: she did not wait alone
 		c.step(ctx, transfer.Answered{Channel: string(l.id)})
 		join()
 	case c.xfer != nil && c.inTransfer(l.id):

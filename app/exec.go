@@ -76,8 +76,8 @@ func (c *Call) apply(ctx context.Context, effects []transfer.Effect, ev transfer
 	c.stepAt = time.Now()
 	defer func() { c.stepAt = time.Time{} }()
 	written := c.writeAhead(effects)
-	c.sendAhead(ctx, effects, written)
-	defer c.openHoldGate()
+	gate := c.sendAhead(ctx, effects, written)
+	defer gate.open()
 	if written != nil {
 		if c.rederivable(ev, effects) {
 			defer written.wait() // durable by the step's end all the same
@@ -97,11 +97,9 @@ func (c *Call) apply(ctx context.Context, effects []transfer.Effect, ev transfer
 			err = c.exec(ectx, eff)
 			cancel()
 		}
-		if m, ok := eff.(transfer.Move); ok && c.held != nil && m == c.heldMove {
-			// Answered (he has left the call bridge) or not sent: the
-			// early dial waits no longer (holdGate).
-			c.openHoldGate()
-		}
+		// Answered (he has left the call bridge) or not sent: the early
+		// dial waits no longer.
+		gate.openAfter(eff)
 		if err != nil {
 			log := c.log
 			if c.xfer != nil {

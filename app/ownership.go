@@ -268,6 +268,8 @@ func (a *App) takeOrphans(ctx context.Context) {
 		a.log.Warn().Err(err).Msg("look for orphaned calls")
 		return
 	}
+	var inApp []ari.ChannelID // read once, for the first call claimed
+	listed := false
 	for _, id := range ids {
 		if a.Call(id) != nil {
 			continue
@@ -290,7 +292,15 @@ func (a *App) takeOrphans(ctx context.Context) {
 			_ = a.own.Release(ctx, id)
 			continue
 		}
-		if err := a.restoreCall(ctx, s); err != nil {
+		if !listed {
+			listed = true
+			if appInfo, err := a.client.Applications.Get(ctx, a.cfg.ARI.App); err != nil {
+				a.log.Warn().Err(err).Msg("take over: read application for legs created after the last snapshot")
+			} else {
+				inApp = appInfo.ChannelIDs
+			}
+		}
+		if err := a.restoreCall(ctx, s, inApp); err != nil {
 			a.log.Error().Err(err).Str(keyCallID, id).Msg("take over call")
 			_ = a.own.Release(ctx, id)
 			continue

@@ -71,10 +71,11 @@ func (c *Call) awaitMarks() {
 // nil if none). Only effects that do not change what a dial is (its party,
 // its variables) may stand before it: the scan stops at the first that
 // could (a hangup, a finish), and a Dial after it runs in turn, as before.
-// exec takes the answer when it reaches the Dial.
-func (c *Call) sendAhead(ctx context.Context, effects []transfer.Effect, written *inflight) {
+// exec takes the answer when it reaches the Dial. The gate it returns
+// (nil if none) holds the early dials until apply opens it (holdGate).
+func (c *Call) sendAhead(ctx context.Context, effects []transfer.Effect, written *inflight) (gate *holdGate) {
 	if c.app.ariDown.Load() {
-		return
+		return nil
 	}
 	for i, eff := range effects {
 		switch e := eff.(type) {
@@ -96,40 +97,60 @@ func (c *Call) sendAhead(ctx context.Context, effects []transfer.Effect, written
 			if c.creating == nil {
 				c.creating = map[ari.ChannelID]*inflight{}
 			}
-			c.creating[id] = c.createAhead(ctx, l, written, c.marking, c.holdGate(effects[:i]))
+			if gate == nil {
+				gate = newHoldGate(c.xfer, effects[:i])
+			}
+			c.creating[id] = c.createAhead(ctx, l, written, c.marking, gate.wait())
 			continue
 		}
-		return
+		return gate
 	}
+	return gate
 }
 
-// holdGate returns a gate the early dial waits for when the effects before
-// a Dial move somebody out of the call into a hold bridge (a transfer's
-// start: the transferee), nil otherwise. The dial must not reach Asterisk
-// before that party has left the call bridge: Asterisk's CDR engine keeps
-// the transferor's record with him open, as talk, until she hangs up when
-// she dials while he is still in her bridge (issue 12's billing test caught
-// it: Alice and Bob billed 6.2 s for 3.2 s of talk). exec opens the gate
-// when the move is answered; apply opens it at the latest when the step
-// ends (a move not sent).
-func (c *Call) holdGate(before []transfer.Effect) *inflight {
+// holdGate holds a transfer start's early dial until the transferee has
+// left the call bridge for the hold bridge. The dial must not reach
+// Asterisk before: Asterisk's CDR engine keeps the transferor's record with
+// him open, as talk, until she hangs up when she dials while he is still in
+// her bridge (issue 12's billing test caught it: Alice and Bob billed 6.2 s
+// for 3.2 s of talk). apply opens it when the move is answered (or not
+// sent), and at the latest when the step ends.
+type holdGate struct {
+	move transfer.Move
+	r    *inflight
+}
+
+// newHoldGate returns the gate for the first move into t's hold bridge
+// among the effects before a Dial, nil if there is none.
+func newHoldGate(t *transfer.Transfer, before []transfer.Effect) *holdGate {
 	for _, eff := range before {
-		if m, ok := eff.(transfer.Move); ok && c.xfer != nil && m.Bridge == c.xfer.HoldBridge {
-			if c.held == nil {
-				c.held = &inflight{done: make(chan struct{})}
-				c.heldMove = m
-			}
-			return c.held
+		if m, ok := eff.(transfer.Move); ok && t != nil && m.Bridge == t.HoldBridge {
+			return &holdGate{move: m, r: &inflight{done: make(chan struct{})}}
 		}
 	}
 	return nil
 }
 
-// openHoldGate opens the gate of holdGate, if any.
-func (c *Call) openHoldGate() {
-	if c.held != nil {
-		close(c.held.done)
-		c.held = nil
+// wait is what an early dial waits for (nil: nothing).
+func (g *holdGate) wait() *inflight {
+	if g == nil {
+		return nil
+	}
+	return g.r
+}
+
+// openAfter opens the gate once eff, its move, has been carried out or
+// skipped; open opens it whatever came.
+func (g *holdGate) openAfter(eff transfer.Effect) {
+	if m, ok := eff.(transfer.Move); ok && g != nil && m == g.move {
+		g.open()
+	}
+}
+
+func (g *holdGate) open() {
+	if g != nil && g.r != nil {
+		close(g.r.done)
+		g.r = nil
 	}
 }
 

@@ -430,7 +430,7 @@ func (a *App) reconcile(ctx context.Context) {
 			a.log.Warn().Err(err).Str(keyCallID, id).Msg("reconcile: unreadable snapshot")
 			continue
 		}
-		if err := a.restoreCall(ctx, s); err != nil {
+		if err := a.restoreCall(ctx, s, appInfo.ChannelIDs); err != nil {
 			a.log.Error().Err(err).Str(keyCallID, s.ID).Msg("reconcile: call not restored")
 			_ = a.store.Delete(ctx, id)
 		}
@@ -464,7 +464,9 @@ func (a *App) reconcile(ctx context.Context) {
 const orphanGrace = 3 * time.Second
 
 // restoreCall rebuilds a call from its snapshot and starts its goroutine.
-func (a *App) restoreCall(ctx context.Context, s snapshot) error {
+// inApp lists the channels in the application, read before the restore
+// (dropUnwritten looks there for legs the snapshot does not name).
+func (a *App) restoreCall(ctx context.Context, s snapshot, inApp []ari.ChannelID) error {
 	acct, ok := a.accounts[s.Account]
 	if !ok {
 		return fmt.Errorf("account %q is no longer configured", s.Account)
@@ -538,7 +540,7 @@ func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 			for name, t := range s.Timers {
 				c.armTimer(name, t.Seq, time.Until(t.Deadline))
 			}
-			c.dropUnwritten(ctx)
+			c.dropUnwritten(ctx, inApp)
 			c.resumeDials(ctx)
 			c.resumeChecking(ctx)
 			if c.xfer != nil && c.xfer.State.Terminal() {
@@ -560,18 +562,13 @@ func (a *App) restoreCall(ctx context.Context, s snapshot) error {
 // the write), so nobody hears it; but it holds the id this call will give
 // the leg when the step comes again. Only ids this call makes next are
 // candidates: those of its open transfer, or of the transfer it would
-// start next.
-func (c *Call) dropUnwritten(ctx context.Context) {
+// start next, among inApp (the application's channels).
+func (c *Call) dropUnwritten(ctx context.Context, inApp []ari.ChannelID) {
 	prefix := fmt.Sprintf("%s-x%d-", c.id, c.xferCount+1)
 	if c.xfer != nil {
 		prefix = c.xfer.ID + "-"
 	}
-	appInfo, err := c.app.client.Applications.Get(ctx, c.app.cfg.ARI.App)
-	if err != nil {
-		c.log.Warn().Err(err).Msg("restore: read application for legs created after the last snapshot")
-		return
-	}
-	for _, id := range appInfo.ChannelIDs {
+	for _, id := range inApp {
 		if !strings.HasPrefix(string(id), prefix) || c.legs[id] != nil {
 			continue
 		}
