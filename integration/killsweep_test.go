@@ -186,8 +186,7 @@ func (x *sweepTransferd) start(ctx context.Context) (*proc, error) {
 	for {
 		select {
 		case <-p.done:
-			b, _ := os.ReadFile(p.log)
-			return nil, fmt.Errorf("transferd exited at start:\n%s", lastLines(b, 20))
+			return nil, fmt.Errorf("transferd exited at start:\n%s", x.logTail(20))
 		default:
 		}
 		if resp, err := http.Get("http://" + x.listen + "/readyz"); err == nil {

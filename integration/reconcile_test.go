@@ -62,6 +62,22 @@ func (s *scenario) transferTo(bob *Phone, number string) *Phone {
 	return target
 }
 
+// consultAndComplete carries a transfer whose target rings to its end:
+// Carol answers, the API completes, Bob and Carol talk, Bob hangs up and
+// Carol goes with him.
+func (s *scenario) consultAndComplete(call ari.ChannelID, bob, carol *Phone) {
+	s.t.Helper()
+	s.answer(carol)
+	s.transferState(call, "Consulting")
+	if _, err := s.act(call, "complete"); err != nil {
+		s.t.Fatalf("complete: %v", err)
+	}
+	s.outcome(call, "completed")
+	s.together(s.leg(bob), s.leg(carol))
+	s.hangup(bob)
+	s.gone(carol)
+}
+
 // reachable waits until transferd's view of ARI is want.
 func (s *scenario) reachable(want bool) {
 	s.t.Helper()
@@ -341,16 +357,7 @@ func TestReconcileRestartAfterTransferStart(t *testing.T) {
 			})
 			t.Logf("stopped %s after the request: %s", delay, outcome)
 			if outcome == "continued" {
-				carol := s.ring("2600")
-				s.answer(carol)
-				s.transferState(call, "Consulting")
-				if _, err := s.act(call, "complete"); err != nil {
-					t.Fatalf("complete: %v", err)
-				}
-				s.outcome(call, "completed")
-				s.together(bobLeg, s.leg(carol))
-				s.hangup(bob)
-				s.gone(carol)
+				s.consultAndComplete(call, bob, s.ring("2600"))
 			} else {
 				s.hangup(bob)
 			}
@@ -399,7 +406,7 @@ func TestReconcileRestartDropsUnwrittenLeg(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t, "r05", nil)
 	_, bob := s.talking("alice", "1001", "2001")
-	call, bobLeg := s.callID("alice"), s.leg(bob)
+	call := s.callID("alice")
 	s.listen(bob)
 	// What the create sent ahead leaves behind: the id the call's first
 	// transfer gives its target, in the application, Down, made as
@@ -425,15 +432,7 @@ func TestReconcileRestartDropsUnwrittenLeg(t *testing.T) {
 	if got := s.leg(carol); got != orphan {
 		t.Fatalf("target leg %s, want %s (the id the leftover held)", got, orphan)
 	}
-	s.answer(carol)
-	s.transferState(call, "Consulting")
-	if _, err := s.act(call, "complete"); err != nil {
-		t.Fatalf("complete: %v", err)
-	}
-	s.outcome(call, "completed")
-	s.together(bobLeg, s.leg(carol))
-	s.hangup(bob)
-	s.gone(carol)
+	s.consultAndComplete(call, bob, carol)
 	s.noHoldBridge()
 	s.callGone()
 }
