@@ -244,6 +244,9 @@ func (c *Call) markCaller(ctx context.Context, l *leg) {
 func (c *Call) markStart(ctx context.Context, transferor *leg, blind bool) {
 	c.bill = billingState{blind: blind}
 	id := c.xfer.ID
+	if h := c.prehold; h != nil && h.id == id {
+		return // marked before the transferee was held (prehold.go)
+	}
 	c.marking = goRequest(func() error {
 		c.setVar(ctx, transferor.id, "CDR(userfield)", userfield(id, "transferor", ""))
 		return nil

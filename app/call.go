@@ -67,6 +67,7 @@ type Call struct {
 	// bridge (for the code-to-hold latency).
 	codeAt      time.Time
 	holdPending bool
+	prehold     *preHold                    // the transferee held while a transfer code is typed (prehold.go)
 	lines       *connectedLines             // what each party's phone shows (connected.go)
 	creating    map[ari.ChannelID]*inflight // create requests sent ahead of their effect (pipeline.go)
 	marking     *inflight                   // billing marks sent ahead of a step's effects (pipeline.go)
@@ -748,6 +749,10 @@ func (c *Call) onLeft(ctx context.Context, l *leg, cause int) {
 		ev = ev.Int("cause", cause)
 	}
 	ev.Msg("leg left")
+	if h := c.prehold; h != nil && (h.transferor == l.id || h.transferee == l.id) {
+		h.moved = false // nobody to move back: the call ends
+		c.releasePreHold(ctx, "a party left")
+	}
 	if c.xfer != nil && c.inTransfer(l.id) {
 		// The machine decides what the departure means (transfer.LeftOutcome
 		// for a dialed leg that never answered).

@@ -170,6 +170,16 @@ func touchesARI(eff transfer.Effect) bool {
 // (an availability answer) go on the step queue.
 func (c *Call) exec(ctx context.Context, eff transfer.Effect) error {
 	cl := c.app.client
+	if c.preHeld(eff) {
+		// Done while the code was typed (prehold.go).
+		if m, ok := eff.(transfer.Move); ok && c.holdPending && ari.ChannelID(m.Channel) == c.prehold.transferee {
+			c.holdPending = false
+			if h := c.app.hooks.TransfereeHeld; h != nil {
+				h(0) // on hold before the final digit
+			}
+		}
+		return nil
+	}
 	switch e := eff.(type) {
 	case transfer.CreateBridge:
 		id := ari.BridgeID(e.ID)

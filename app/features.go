@@ -65,8 +65,10 @@ func (c *Call) onDigitResult(ctx context.Context, l *leg, r featurecode.Result) 
 	// Digits the matcher gives up on (outside a sequence, or an abandoned
 	// sequence) go on to the other party whatever the result's kind.
 	c.forward(ctx, l, r.Forward)
+	c.keepPreHold(ctx, l, r)
 	switch r.Kind {
 	case featurecode.Pending:
+		c.preHoldFor(ctx, l)
 		l.digitGen++
 		gen, id := l.digitGen, l.id
 		t := time.AfterFunc(c.acct.cfg.Metaflows.DigitTimeout, func() { c.post(digitExpiry{leg: id, gen: gen}) })
@@ -75,6 +77,7 @@ func (c *Call) onDigitResult(ctx context.Context, l *leg, r featurecode.Result) 
 		c.codeAt = time.Now()
 		c.log.Info().Str(keyChannelID, string(l.id)).Str("code", r.Code).Str("module", r.Action.Module).Msg("feature code")
 		if err := c.onCode(ctx, l, r); err != nil {
+			c.releasePreHold(ctx, "the code was refused")
 			c.log.Warn().Err(err).Str(keyChannelID, string(l.id)).Str("code", r.Code).Msg("feature code refused")
 			c.playFail(ctx, l.id)
 		}
@@ -184,12 +187,19 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 	if err != nil {
 		return "", err
 	}
+	p := transfer.StartParams{
+		ID: fmt.Sprintf("%s-x%d", c.id, c.xferCount+1), CallBridge: string(c.bridge), Transferor: string(l.id), Transferee: string(others[0].id),
+		Number: number, Opts: opts,
+	}
+	if h := c.prehold; h != nil && (h.transferor != l.id || h.transferee != others[0].id || opts.CheckAvailability || p.Validate() != nil) {
+		// Not the transfer it was made for (another party's, or one that
+		// holds later or not at all).
+		c.releasePreHold(ctx, "another transfer")
+	}
 	c.xferCount++
 	id := fmt.Sprintf("%s-x%d", c.id, c.xferCount)
-	t, effects := transfer.Start(transfer.StartParams{
-		ID: id, CallBridge: string(c.bridge), Transferor: string(l.id), Transferee: string(others[0].id),
-		Number: number, Opts: opts,
-	})
+	p.ID = id // another than the one checked when a hold was released
+	t, effects := transfer.Start(p)
 	c.xfer = &t
 	if takeback != nil {
 		l.collector = takeback.NewCollector()
@@ -202,6 +212,7 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 		Bool("blind", blind).Stringer("to", t.State).Msg("transfer started")
 	c.markStart(ctx, l, blind)
 	c.apply(ctx, effects, nil)
+	c.prehold = nil // its work is the transfer's now
 	c.drain(ctx)
 	c.celStart(ctx)
 	if blind && c.xfer != nil && c.xfer.ID == id {

@@ -176,6 +176,10 @@ func (c *Call) layout() layout {
 					lay.where[id] = c.bridge
 				}
 			}
+			if h := c.prehold; h != nil && h.moved && live(h.transferee) {
+				lay.where[h.transferee] = h.bridge
+				lay.hold, lay.holdUsed, lay.mohClass = h.bridge, true, h.class
+			}
 		}
 		return lay
 	}

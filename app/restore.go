@@ -507,6 +507,17 @@ func (a *App) restoreCall(ctx context.Context, s snapshot, inApp []ari.ChannelID
 		c.sync.music[id] = true
 		a.claimBridge(c, id)
 	}
+	if s.Xfer == nil && s.Phase == phaseTalking {
+		// A hold made ahead of a transfer code (prehold.go) whose bridge
+		// the last snapshot written may not name: the restored call has no
+		// hold, so reconcile moves the party back and destroys the bridge
+		// if it is there.
+		id := ari.BridgeID(fmt.Sprintf("%s-x%d-hold", s.ID, s.XferCount+1))
+		if !c.holdBridges[id] {
+			c.holdBridges[id] = true
+			a.claimBridge(c, id)
+		}
+	}
 	if s.LastXfer != nil {
 		x := *s.LastXfer
 		c.lastXfer = &x

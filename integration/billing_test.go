@@ -386,6 +386,13 @@ type billStep struct {
 type billAct struct {
 	do         func(b *billCall) error
 	event, who string // "" when the action has no event of its own
+	// held is the event of the moment the code holds the transferee (its
+	// prefix's last digit, "DTMF2" for *2: prehold.go), for a transfer
+	// code; the mark "<step>:held" is that moment through transferd and
+	// the step's own through native atxfer (which holds him in the call
+	// bridge while the number is typed, so his record with the
+	// transferor runs on until the final digit).
+	held string
 }
 
 // Actions of a script's steps.
@@ -398,7 +405,7 @@ const dtmfEnd = "DTMF#"
 // Alice's phone and waits for Carol to ring.
 func transferTo(code string) billAct {
 	return billAct{do: func(b *billCall) error { b.carol = b.transfer(code + b.carolNumber() + "#"); return nil },
-		event: dtmfEnd, who: "alice"}
+		event: dtmfEnd, who: "alice", held: "DTMF" + code[len(code)-1:]}
 }
 
 func answers(who string) billAct {
@@ -444,11 +451,11 @@ var billScripts = []billScript{
 			{2 * time.Second, "bob-hangs-up", hangsUp("bob", "normal")},
 		},
 		talk: map[string][]string{
-			"alice-bob": {"answer", "code"},
+			"alice-bob": {"answer", "code:held"},
 			// Alice's own channel is billed from the transfer's start,
 			// Carol's ringing included: Asterisk's CDRs bill party A's
 			// time (native does the same).
-			"alice-carol": {"code", "alice-hangs-up"},
+			"alice-carol": {"code:held", "alice-hangs-up"},
 			"bob-carol":   {"alice-hangs-up", "bob-hangs-up"},
 		},
 		carolAnswered: true, outcome: "completed", nativeEvent: "ATTENDEDTRANSFER",
@@ -481,7 +488,7 @@ var billScripts = []billScript{
 			{2 * time.Second, "bob-hangs-up", hangsUp("bob", "normal")},
 		},
 		talk: map[string][]string{
-			"alice-bob": {"answer", "code"},
+			"alice-bob": {"answer", "code:held"},
 			"bob-carol": {"carol-answers", "bob-hangs-up"},
 		},
 		carolAnswered: true, outcome: "partial-completed", nativeEvent: "ATTENDEDTRANSFER",
@@ -496,7 +503,7 @@ var billScripts = []billScript{
 			{2 * time.Second, "bob-hangs-up", hangsUp("bob", "normal")},
 		},
 		talk: map[string][]string{
-			"alice-bob": {"answer", "code"},
+			"alice-bob": {"answer", "code:held"},
 			"bob-carol": {"carol-answers", "bob-hangs-up"},
 		},
 		carolAnswered: true, outcome: "partial-completed", nativeEvent: "BLINDTRANSFER",
@@ -519,7 +526,7 @@ var billScripts = []billScript{
 			{time.Second, "alice-answers", answers("alice")},
 			{2 * time.Second, "bob-hangs-up", hangsUp("bob", "normal")},
 		},
-		talk:    map[string][]string{"alice-bob": {"answer", "code", "alice-answers", "bob-hangs-up"}},
+		talk:    map[string][]string{"alice-bob": {"answer", "code:held", "alice-answers", "bob-hangs-up"}},
 		outcome: "recalled", transferdOnly: true,
 	},
 	{
@@ -559,6 +566,16 @@ func (sc billScript) expect(b *billCall, recs CallRecords, party func(string) st
 		if !ok {
 			b.t.Fatalf("no CEL %s of %s after step %q", st.act.event, st.act.who, st.mark)
 		}
+		if st.act.held != "" {
+			b.at[st.mark+":held"] = at
+			if !b.native {
+				held, ok := eventAfter(recs, st.act.held, st.act.who, party, b.at[st.mark])
+				if !ok || held.After(at) {
+					b.t.Fatalf("no CEL %s of %s between step %q and its %s", st.act.held, st.act.who, st.mark, st.act.event)
+				}
+				b.at[st.mark+":held"] = held
+			}
+		}
 		b.at[st.mark] = at
 	}
 	want := billExpect{talk: map[string]float64{}, carolAnswered: sc.carolAnswered, outcome: sc.outcome, nativeEvent: sc.nativeEvent}
@@ -580,8 +597,8 @@ func eventAfter(recs CallRecords, event, who string, party func(string) string, 
 			continue
 		}
 		match := e.EventType == event
-		if event == dtmfEnd {
-			match = e.EventType == "DTMF" && e.UserDefType == "Received" && strings.Contains(e.Extra, `"digit":"#"`)
+		if strings.HasPrefix(event, "DTMF") && len(event) == len("DTMF#") {
+			match = e.EventType == "DTMF" && e.UserDefType == "Received" && strings.Contains(e.Extra, `"digit":"`+event[4:]+`"`)
 		}
 		if match {
 			sec := math.Floor(e.EventTime)

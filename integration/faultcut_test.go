@@ -236,8 +236,16 @@ var cutCases = []cutCase{
 	{name: "hesitant-no-answer-during-cut", tag: "f08", noAnswer: 5 * time.Second,
 		setup: func(f *faultRun) {
 			f.toCallingTarget()
+			ringing := time.Now() // just after the transfer started, and its 5 s timer
 			f.press("*9")
 			f.transferState(f.call, "Hesitant")
+			// The timer must fire inside the cut (cutFor, 4 s): the cut
+			// starts no sooner than 1 s after the transfer, or it heals
+			// first (the setup can take less: Bob is on hold, with his
+			// music, from the code's prefix on).
+			if rest := 2*time.Second - time.Since(ringing); rest > 0 {
+				time.Sleep(rest)
+			}
 		},
 		up: []string{"alice", "bob"}, state: "none", outcome: "failed:no-answer"},
 	{name: "hesitant-api-swap", tag: "f09", honest: true,

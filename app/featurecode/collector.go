@@ -156,3 +156,22 @@ func (c *Collector) resolve(terminator string) Result {
 	}
 	return Result{Kind: NoMatch, Code: code, Forward: string(c.m.key) + code + terminator}
 }
+
+// Bound returns the action of the one code the open sequence can still
+// become, when only one can: after "*2" with the default configuration,
+// the attended transfer, whatever number follows. ok is false when no
+// sequence is open, when nothing has been typed after the binding key, or
+// when two codes (numbers or patterns) are still possible. The application
+// uses it to act on what the code will do before it is complete (a
+// transfer holds the transferee as soon as its prefix is typed, as
+// Asterisk's atxfer does). Action.Data is a copy.
+func (c *Collector) Bound() (a Action, ok bool) {
+	if !c.open || c.seq == "" {
+		return Action{}, false
+	}
+	r, ok := c.m.only(c.seq)
+	if !ok {
+		return Action{}, false
+	}
+	return cloneAction(r.action), true
+}

@@ -357,3 +357,54 @@ func TestKindString(t *testing.T) {
 		}
 	}
 }
+
+func TestBound(t *testing.T) {
+	custom := featurecode.Config{
+		Numbers: map[string]featurecode.Action{
+			"5":  {Module: "cancel"},
+			"61": {Module: "swap"},
+		},
+		Patterns: map[string]featurecode.Action{
+			`6(\d\d\d)`: {Module: "transfer"},
+			`8(\d+)`:    {Module: "transfer", Data: map[string]string{"moh": "jazz"}},
+			`8\d+9`:     {Module: "blind_transfer"},
+		},
+	}
+	for _, tc := range []struct {
+		name   string
+		cfg    featurecode.Config
+		typed  string
+		module string // "" when not bound
+	}{
+		{"nothing open", featurecode.Default(), "", ""},
+		{"binding key only: every code possible", featurecode.Default(), "*", ""},
+		{"transfer prefix", featurecode.Default(), "*2", "transfer"},
+		{"transfer with digits", featurecode.Default(), "*2260", "transfer"},
+		{"blind prefix", featurecode.Default(), "*7", "blind_transfer"},
+		{"a number, complete", featurecode.Default(), "*0", ""}, // resolved at once: closed
+		{"number and pattern share a prefix", custom, "*6", ""},
+		{"past the number", custom, "*62", "transfer"},
+		{"two patterns", custom, "*8", ""},
+		{"a pattern that cannot match any more", custom, "*6123", ""}, // closed: full match resolves it
+		{"exact number pending a longer one", featurecode.Config{Numbers: map[string]featurecode.Action{"12": {Module: "swap"}}}, "*1", "swap"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := must(t, tc.cfg).NewCollector()
+			for _, d := range tc.typed {
+				c.Feed(string(d))
+			}
+			a, ok := c.Bound()
+			if got := map[bool]string{true: a.Module}[ok]; got != tc.module {
+				t.Fatalf("after %q: Bound() = %q, %v; want %q", tc.typed, a.Module, ok, tc.module)
+			}
+		})
+	}
+	c := must(t, featurecode.Default()).NewCollector()
+	c.Feed("*")
+	c.Feed("2")
+	a, _ := c.Bound()
+	a.Data[featurecode.TakebackData] = "changed"
+	if b, _ := c.Bound(); b.Data[featurecode.TakebackData] != "*1" {
+		t.Fatalf("Bound's Data is shared: %v", b.Data)
+	}
+}

@@ -342,3 +342,31 @@ func (m *Matcher) feasible(code string) (full, ext bool) {
 	}
 	return full, ext
 }
+
+// only returns the rule of the one code that code is, or can still grow
+// into, when there is exactly one.
+func (m *Matcher) only(code string) (rule, bool) {
+	if strings.Contains(code, Terminator) {
+		return rule{}, false
+	}
+	var found []rule
+	for k, r := range m.numbers {
+		if strings.HasPrefix(k, code) {
+			found = append(found, r)
+		}
+	}
+	budget := MaxSequenceLen - len(code)
+	for _, p := range m.patterns {
+		if len(found) > 1 {
+			break
+		}
+		s := p.nfa.run(code)
+		if s.alive() && (p.nfa.matchesHere(s) || p.nfa.canExtend(s, budget, codeAlphabet)) {
+			found = append(found, p.rule)
+		}
+	}
+	if len(found) != 1 {
+		return rule{}, false
+	}
+	return found[0], true
+}

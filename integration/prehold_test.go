@@ -1,0 +1,78 @@
+package integration
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Scenario 17: the transferee is held as soon as the code's prefix (*2) is
+// typed, as with Asterisk's atxfer, and given back when the code comes to
+// nothing: closed by # with no number, or left to time out. The transfer
+// that follows takes a new id (the abandoned one marked the call's record)
+// and runs as always.
+func TestScenario17HoldWhileTyping(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t, "s17", nil)
+	alice, bob := s.talking("alice", "1001", "2001")
+	call, bobLeg := s.callID("alice"), s.leg(bob)
+	s.listen(bob)
+
+	for _, abandon := range []struct {
+		name, digits string
+		wait         time.Duration
+	}{
+		{"closed with no number", "#", 0},
+		{"timed out with no number", "", 4 * time.Second}, // the scenario's digit_timeout
+	} {
+		mb := bob.Mark()
+		s.press(alice, "*2")
+		s.held(bobLeg)
+		s.together(call) // Alice types alone in the call bridge
+		s.hears(bob, mb, "music on hold while the number is typed")
+		if c := s.app.Call(string(call)); c.Info().Transfer != nil {
+			t.Fatalf("%s: a transfer before the number: %+v", abandon.name, c.Info().Transfer)
+		}
+		mb = bob.Mark()
+		if abandon.digits != "" {
+			s.press(alice, abandon.digits)
+		}
+		time.Sleep(abandon.wait)
+		s.together(call, bobLeg)
+		s.noHoldBridge()
+		s.silent(bob, mb, "music on hold after "+abandon.name)
+	}
+
+	carol := s.startTransfer(alice, bob, "2600")
+	s.transferState(call, "CallingTarget")
+	if id := s.app.Call(string(call)).Info().Transfer.ID; !strings.HasSuffix(id, "-x3") {
+		t.Fatalf("transfer id %s, want the third (two abandoned codes took x1 and x2)", id)
+	}
+	s.consultAndComplete(call, bob, carol)
+	s.noHoldBridge()
+	s.noPlaybacks()
+	s.callGone()
+}
+
+// A restart while the transferee is held before the number: the restored
+// call has no transfer, so he is put back with the transferor and the
+// hold bridge is destroyed; a code typed after it works.
+func TestReconcileRestartWhileTyping(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t, "r06", nil)
+	alice, bob := s.talking("alice", "1001", "2001")
+	call, bobLeg := s.callID("alice"), s.leg(bob)
+	s.listen(bob)
+	mb := bob.Mark()
+	s.press(alice, "*22")
+	s.held(bobLeg)
+	s.hears(bob, mb, "music on hold while the number is typed")
+	s.stop()
+	s.start(s.ctx)
+	s.together(call, bobLeg)
+	s.noHoldBridge()
+	carol := s.startTransfer(alice, bob, "2600")
+	s.consultAndComplete(call, bob, carol)
+	s.noHoldBridge()
+	s.callGone()
+}
