@@ -45,6 +45,8 @@ type App struct {
 	calls    map[string]*Call        // by call id
 	channels map[ari.ChannelID]*Call // every channel a call owns
 	bridges  map[ari.BridgeID]*Call  // every bridge a call owns
+	// inStasis: early dials waiting for their leg's StasisStart (pipeline.go).
+	inStasis map[ari.ChannelID]chan struct{}
 	// recent keeps the final view of the last maxRecent ended calls, so the
 	// API can still say how a call's transfer ended.
 	recent      map[string]CallInfo
@@ -105,6 +107,7 @@ func New(cfg Config, client *ari.Client, log zerolog.Logger, hooks ...Hooks) (*A
 		calls:     map[string]*Call{},
 		channels:  map[ari.ChannelID]*Call{},
 		bridges:   map[ari.BridgeID]*Call{},
+		inStasis:  map[ari.ChannelID]chan struct{}{},
 		recent:    map[string]CallInfo{},
 		runCtx:    context.Background(),
 		probeWake: make(chan struct{}, 1),
@@ -219,6 +222,7 @@ func (a *App) route(ctx context.Context, ev ari.Event) {
 		a.suspectARI()
 		return
 	case *ari.StasisStart:
+		a.stasisStarted(e.Channel.ID)
 		if a.owner(e.Channel.ID) == nil && a.routeReplacement(e) {
 			return
 		}

@@ -169,7 +169,9 @@ func (c *Call) createAhead(ctx context.Context, l *leg, first ...*inflight) *inf
 	id, number, p := l.id, l.number, c.createParams(l)
 	caller, timeout := l.pending.caller, int(l.pending.timeout/time.Second)
 	early := &earlyDial{}
+	started, forget := c.app.awaitStasis(id)
 	r := goRequest(func() error {
+		defer forget()
 		rctx, cancel := context.WithTimeout(ctx, effectTimeout)
 		defer cancel()
 		ch, err := cl.Channels.Create(rctx, p)
@@ -189,6 +191,18 @@ func (c *Call) createAhead(ctx context.Context, l *leg, first ...*inflight) *inf
 		}
 		early.tried = true
 		early.err = cl.Channels.Dial(rctx, id, caller, timeout)
+		if ari.IsNotInStasis(early.err) {
+			// Asterisk answers the create before its own thread has put
+			// the leg in Stasis: try again once the event reader has seen
+			// its StasisStart, rather than leave the dial to the call
+			// goroutine, busy with the step's other effects by then.
+			select {
+			case <-started:
+				early.err = cl.Channels.Dial(rctx, id, caller, timeout)
+			case <-time.After(stasisWait):
+			case <-rctx.Done():
+			}
+		}
 		return nil
 	})
 	r.early = early
@@ -214,4 +228,36 @@ func (c *Call) dialCaller() ari.ChannelID {
 		return ari.ChannelID(c.xfer.Transferor)
 	}
 	return ""
+}
+
+// stasisWait bounds how long an early dial refused as "not in Stasis"
+// waits for its leg's StasisStart (behind NATS it may go to another
+// instance): then the call places the leg as a created one.
+const stasisWait = 100 * time.Millisecond
+
+// awaitStasis returns a channel closed when the event reader sees id's
+// StasisStart, and the function that stops waiting.
+func (a *App) awaitStasis(id ari.ChannelID) (<-chan struct{}, func()) {
+	ch := make(chan struct{})
+	a.mu.Lock()
+	a.inStasis[id] = ch
+	a.mu.Unlock()
+	return ch, func() {
+		a.mu.Lock()
+		if a.inStasis[id] == ch {
+			delete(a.inStasis, id)
+		}
+		a.mu.Unlock()
+	}
+}
+
+// stasisStarted tells the early dial waiting for id, if any.
+func (a *App) stasisStarted(id ari.ChannelID) {
+	a.mu.Lock()
+	ch := a.inStasis[id]
+	delete(a.inStasis, id)
+	a.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
 }
