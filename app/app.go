@@ -87,8 +87,10 @@ type Hooks struct {
 	// CallStarted and CallEnded bracket every call.
 	CallStarted func()
 	CallEnded   func()
-	// TransfereeHeld reports the time from the final digit of a transfer
-	// code (or the API request) to the transferee entering the hold bridge.
+	// TransfereeHeld reports the time from the digit that decided a
+	// transfer code (its final digit, or the prefix that held the
+	// transferee before the number: prehold.go), or the API request, to
+	// the transferee entering the hold bridge.
 	TransfereeHeld func(time.Duration)
 	// TransferEnded is called once per transfer with its outcome.
 	TransferEnded func(account, outcome string, seconds float64)

@@ -750,8 +750,7 @@ func (c *Call) onLeft(ctx context.Context, l *leg, cause int) {
 	}
 	ev.Msg("leg left")
 	if h := c.prehold; h != nil && (h.transferor == l.id || h.transferee == l.id) {
-		h.moved = false // nobody to move back: the call ends
-		c.releasePreHold(ctx, "a party left")
+		c.releasePreHold(ctx, "a party left") // nobody to move back: the call ends
 	}
 	if c.xfer != nil && c.inTransfer(l.id) {
 		// The machine decides what the departure means (transfer.LeftOutcome

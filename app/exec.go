@@ -172,11 +172,8 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) error {
 	cl := c.app.client
 	if c.preHeld(eff) {
 		// Done while the code was typed (prehold.go).
-		if m, ok := eff.(transfer.Move); ok && c.holdPending && ari.ChannelID(m.Channel) == c.prehold.transferee {
-			c.holdPending = false
-			if h := c.app.hooks.TransfereeHeld; h != nil {
-				h(0) // on hold before the final digit
-			}
+		if m, ok := eff.(transfer.Move); ok && ari.ChannelID(m.Channel) == c.prehold.transferee {
+			c.holdPending = false // counted when the prefix held him
 		}
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/transferd/transferd/app/featurecode"
 	"github.com/transferd/transferd/ari"
@@ -35,16 +36,32 @@ import (
 // named in the snapshot's holds, or, when the crash beat that write, is
 // the next transfer's hold bridge (restoreCall looks for it).
 
-// preHold is the hold made ahead of a transfer code.
+// preHold is the hold made ahead of a transfer code. Its requests run on
+// a goroutine of their own (the mark beside the bridge's create, then the
+// move, then the music), so the call goes on taking digits and events: a
+// call goroutine that waited for them held the code's final digit, and
+// with it the target's create and dial, behind the hold's music, which a
+// loaded Asterisk answers in seconds (at 14 transfers/s the benchmark's
+// scripts gave up waiting for the target to ring). held and music report
+// them; the call waits for them only where it needs their outcome.
 type preHold struct {
 	id         string // the transfer id it is made for
 	bridge     ari.BridgeID
 	transferor ari.ChannelID
 	transferee ari.ChannelID
-	class      string // its music class
-	moved      bool   // the transferee is in the bridge
-	music      bool   // its music was started
+	class      string    // its music class
+	held       *inflight // the mark, the bridge and the move; err nil: he is in it
+	music      *inflight // the music, once held; err nil: it plays
 }
+
+// moved waits for the move and says whether the transferee is held.
+func (h *preHold) moved() bool { return h.held.wait() == nil }
+
+// playing waits for the music and says whether it plays.
+func (h *preHold) playing() bool { return h.music.wait() == nil }
+
+// errNotHeld is the music's outcome when the transferee was not held.
+var errNotHeld = errors.New("not started: the transferee was not held")
 
 // preHoldFor puts the other party on hold when l's digits can only become
 // a code that starts a transfer. It does nothing when that is not the
@@ -72,44 +89,65 @@ func (c *Call) preHoldFor(ctx context.Context, l *leg) {
 		return
 	}
 	opts, err := c.transferOptions(l, a.Data)
-	if err != nil {
-		return // the transfer refuses it when the code completes
+	if err != nil || opts.CheckAvailability {
+		// Refused when the code completes, or held only once the target
+		// is known to be reachable.
+		return
 	}
 	id := fmt.Sprintf("%s-x%d", c.id, c.xferCount+1)
-	h := &preHold{id: id, bridge: ari.BridgeID(id + "-hold"), transferor: l.id, transferee: other.id, class: opts.MOHClass}
+	h := &preHold{id: id, bridge: ari.BridgeID(id + "-hold"), transferor: l.id, transferee: other.id, class: opts.MOHClass,
+		held: &inflight{done: make(chan struct{})}, music: &inflight{done: make(chan struct{})}}
 	if h.class == "" {
 		h.class = transfer.DefaultMOHClass
 	}
-	log := c.log.With().Str(keyTransferID, id).Str(keyBridgeID, string(h.bridge)).Logger()
-	cl := c.app.client
-	// The transferor's mark, before anyone moves (billing.go, markStart):
-	// the record of the call being transferred carries it.
-	c.setVar(ctx, l.id, "CDR(userfield)", userfield(id, "transferor", ""))
 	c.app.claimBridge(c, h.bridge)
 	c.holdBridges[h.bridge] = true
-	if _, err := cl.Bridges.Create(ctx, ari.BridgeParams{ID: h.bridge, Type: "holding", Name: "transferd " + id}); err != nil && !errors.Is(err, ari.ErrConflict) {
-		log.Warn().Err(err).Msg("hold before the number: bridge")
-		c.prehold = h
-		c.releasePreHold(ctx, "bridge not made")
-		return
-	}
 	c.prehold = h
-	err = cl.Bridges.AddChannel(ctx, h.bridge, ari.AddChannelParams{Channels: []ari.ChannelID{other.id}, AbsorbDTMF: true})
-	if err != nil {
-		log.Warn().Err(err).Str(keyChannelID, string(other.id)).Msg("hold before the number: move")
-		c.releasePreHold(ctx, "move failed")
-		return
-	}
-	h.moved = true
-	if err := cl.Bridges.StartMOH(ctx, h.bridge, h.class); err != nil {
-		// The reconciler starts it (layout: the held party's bridge).
-		log.Warn().Err(err).Msg("hold before the number: music")
-		c.sync.music[h.bridge] = true
-		c.needReconcile()
-	} else {
-		h.music = true
-	}
-	log.Info().Str(keyChannelID, string(other.id)).Str("transferor", string(l.id)).Msg("transferee held before the number is complete")
+	c.log.Info().Str(keyTransferID, id).Str(keyBridgeID, string(h.bridge)).Str(keyChannelID, string(other.id)).
+		Str("transferor", string(l.id)).Msg("holding the transferee while the number is typed")
+	cl, log, hook := c.app.client, c.log.With().Str(keyTransferID, id).Str(keyBridgeID, string(h.bridge)).Logger(), c.app.hooks.TransfereeHeld
+	decided := time.Now()
+	// The call's message ends long before these requests do.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), effectTimeout)
+	go func() {
+		defer cancel()
+		h.held.err = func() error {
+			// The transferor's mark, before anyone moves (billing.go,
+			// markStart): the record of the call being transferred
+			// carries it.
+			mark := goRequest(func() error {
+				return cl.Channels.SetVariable(rctx, l.id, "CDR(userfield)", userfield(id, "transferor", ""))
+			})
+			_, err := cl.Bridges.Create(rctx, ari.BridgeParams{ID: h.bridge, Type: "holding", Name: "transferd " + id})
+			if merr := mark.wait(); merr != nil {
+				log.Debug().Err(merr).Msg("hold before the number: mark")
+			}
+			if err != nil && !errors.Is(err, ari.ErrConflict) {
+				return fmt.Errorf("bridge: %w", err)
+			}
+			if err := cl.Bridges.AddChannel(rctx, h.bridge, ari.AddChannelParams{Channels: []ari.ChannelID{other.id}, AbsorbDTMF: true}); err != nil {
+				return fmt.Errorf("move: %w", err)
+			}
+			return nil
+		}()
+		close(h.held.done)
+		if h.held.err != nil {
+			log.Warn().Err(h.held.err).Msg("hold before the number")
+			h.music.err = errNotHeld
+			close(h.music.done)
+			return
+		}
+		if hook != nil {
+			// The prefix is the code's deciding digit here (the metric's
+			// "final digit" when the hold waits for the number).
+			hook(time.Since(decided))
+		}
+		h.music.err = cl.Bridges.StartMOH(rctx, h.bridge, h.class)
+		if h.music.err != nil {
+			log.Warn().Err(h.music.err).Msg("hold before the number: music")
+		}
+		close(h.music.done)
+	}()
 }
 
 // releasePreHold undoes a hold whose transfer code did not start a
@@ -126,8 +164,8 @@ func (c *Call) releasePreHold(ctx context.Context, why string) {
 	cl := c.app.client
 	log := c.log.With().Str(keyTransferID, h.id).Str(keyBridgeID, string(h.bridge)).Logger()
 	failed := false
-	if h.moved {
-		if l := c.legs[h.transferee]; l != nil && !l.gone {
+	if h.moved() {
+		if l, r := c.legs[h.transferee], c.legs[h.transferor]; l != nil && !l.gone && r != nil && !r.gone {
 			err := cl.Bridges.AddChannel(ctx, c.bridge, ari.AddChannelParams{Channels: []ari.ChannelID{h.transferee}, AbsorbDTMF: true})
 			if err != nil {
 				log.Warn().Err(err).Str(keyChannelID, string(h.transferee)).Msg("hold before the number: moving back")
@@ -135,7 +173,7 @@ func (c *Call) releasePreHold(ctx context.Context, why string) {
 			}
 		}
 	}
-	if h.music {
+	if h.playing() {
 		if err := cl.Bridges.StopMOH(ctx, h.bridge); err != nil && !errors.Is(err, ari.ErrNotFound) && !errors.Is(err, ari.ErrConflict) {
 			log.Debug().Err(err).Msg("hold before the number: music stop")
 		}
@@ -177,7 +215,9 @@ func (c *Call) keepPreHold(ctx context.Context, l *leg, r featurecode.Result) {
 
 // preHeld says whether eff is already done by the hold made ahead of the
 // transfer now starting: its hold bridge's create, the transferee's move
-// into it, and its music when of the same class.
+// into it, and its music when of the same class. It waits for the hold's
+// requests still on their way (the move is answered long before the
+// number is typed, but a loaded Asterisk can take seconds for the music).
 func (c *Call) preHeld(eff transfer.Effect) bool {
 	h := c.prehold
 	if h == nil || c.xfer == nil || c.xfer.ID != h.id {
@@ -185,11 +225,13 @@ func (c *Call) preHeld(eff transfer.Effect) bool {
 	}
 	switch e := eff.(type) {
 	case transfer.CreateBridge:
-		return ari.BridgeID(e.ID) == h.bridge
+		// A hold that failed leaves the transfer to make its own (a
+		// bridge already there is no error).
+		return ari.BridgeID(e.ID) == h.bridge && h.moved()
 	case transfer.Move:
-		return h.moved && ari.BridgeID(e.Bridge) == h.bridge && ari.ChannelID(e.Channel) == h.transferee
+		return ari.BridgeID(e.Bridge) == h.bridge && ari.ChannelID(e.Channel) == h.transferee && h.moved()
 	case transfer.StartMOH:
-		return h.music && ari.BridgeID(e.Bridge) == h.bridge && e.Class == h.class
+		return ari.BridgeID(e.Bridge) == h.bridge && e.Class == h.class && h.playing()
 	}
 	return false
 }

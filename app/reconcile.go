@@ -176,7 +176,7 @@ func (c *Call) layout() layout {
 					lay.where[id] = c.bridge
 				}
 			}
-			if h := c.prehold; h != nil && h.moved && live(h.transferee) {
+			if h := c.prehold; h != nil && live(h.transferee) && h.moved() {
 				lay.where[h.transferee] = h.bridge
 				lay.hold, lay.holdUsed, lay.mohClass = h.bridge, true, h.class
 			}

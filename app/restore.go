@@ -552,6 +552,14 @@ func (a *App) restoreCall(ctx context.Context, s snapshot, inApp []ari.ChannelID
 				c.armTimer(name, t.Seq, time.Until(t.Deadline))
 			}
 			c.dropUnwritten(ctx, inApp)
+			if c.xfer == nil && c.phase == phaseTalking {
+				// The next transfer's id may be the one a hold made ahead
+				// of a code had (prehold.go): reconcile destroys that
+				// bridge below, and Asterisk keeps a destroyed bridge's id
+				// a while (a create with it answers 409, a move into it
+				// 404). The next transfer takes a new id.
+				c.xferCount++
+			}
 			c.resumeDials(ctx)
 			c.resumeChecking(ctx)
 			if c.xfer != nil && c.xfer.State.Terminal() {

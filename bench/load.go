@@ -23,7 +23,7 @@ type loadResult struct {
 	totalErrs   int
 	firstErrs   []string
 	outcomes    map[string]float64 // transferd's transfers by outcome, in the window
-	holds       []time.Duration    // app-side final digit → transferee held, in the window
+	holds       []time.Duration    // app-side deciding digit → transferee held, in the window
 	cpu         map[string]time.Duration
 	loadAvg     [2]string // the machine's load average when the window started and ended
 	tcp         map[string]int

@@ -114,7 +114,7 @@ func (r *results) render(o options) string {
 			nat(func(x *loadResult) string {
 				return fmt.Sprintf("%d / %d / %d", len(x.leakChans), len(x.leakBridges), len(x.leakAnn))
 			}), verdict(leaks == 0, ""))
-		w("| load: final digit → transferee in the holding bridge, app-side p50 / p99 (n) | %s (%d) | | | p99 < 5 ms at 200 calls | %s |\n",
+		w("| load: deciding digit (transferd: the `*2` prefix, which holds the transferee before the number) → transferee in the holding bridge, app-side p50 / p99 (n) | %s (%d) | | | p99 < 5 ms at 200 calls | %s |\n",
 			pair(p50(l.holds), p99(l.holds), time.Millisecond), len(l.holds), verdict(len(l.holds) > 0 && p99(l.holds) < 5*time.Millisecond, q))
 		tdCPU, astCPU := l.cpu["transferd"], l.cpu["asterisk"]
 		w("| load: CPU seconds in the window: transferd \\| Asterisk | %.1f s (%.0f%% of a core) | %.1f s (%.0f%% of a core) | %.1f%% | ≤ 10%% | %s |\n",
@@ -157,7 +157,7 @@ func (r *results) render(o options) string {
 					nat = fmt.Sprintf("%.1f /s; %d / %d; %d", x.rate(), x.totalOK, x.totalErrs, len(x.leakChans)+len(x.leakBridges)+len(x.leakAnn))
 				}
 			}
-			w("| load step at %.0f transfers/s (%d calls, talk %s, window %s): reached; scripts ok / failed (whole step); leaks; final digit → held p50 / p99 | %.1f /s; %d / %d; %d; %s | %s | | 0 failed, 0 leaks, hold p99 < 5 ms | %s |\n",
+			w("| load step at %.0f transfers/s (%d calls, talk %s, window %s): reached; scripts ok / failed (whole step); leaks; deciding digit → held p50 / p99 | %.1f /s; %d / %d; %d; %s | %s | | 0 failed, 0 leaks, hold p99 < 5 ms | %s |\n",
 				st.offered, st.conc, st.talk.Round(100*time.Millisecond), st.window.Round(time.Second),
 				st.rate(), st.totalOK, st.totalErrs, leaks, hold, nat,
 				verdict(st.totalErrs == 0 && leaks == 0 && len(st.holds) > 0 && p99(st.holds) < 5*time.Millisecond, ""))
@@ -308,7 +308,7 @@ func (r *results) render(o options) string {
 					w(" %s %.1f;", k, l.eventTypes[k]/calls)
 				}
 			}
-			w(" The two requests between the final digit and the transferee on hold: `POST /bridges/{bridgeId}` %s, `POST /bridges/{bridgeId}/addChannel` %s (p50 / p99). Slowest p99:",
+			w(" The two requests that put the transferee on hold: `POST /bridges/{bridgeId}` %s, `POST /bridges/{bridgeId}/addChannel` %s (p50 / p99). Slowest p99:",
 				hold("POST /bridges/{bridgeId}"), hold("POST /bridges/{bridgeId}/addChannel"))
 			for i, p := range l.ariSlow {
 				if i == 5 {

@@ -56,7 +56,9 @@ func TestScenario17HoldWhileTyping(t *testing.T) {
 
 // A restart while the transferee is held before the number: the restored
 // call has no transfer, so he is put back with the transferor and the
-// hold bridge is destroyed; a code typed after it works.
+// hold bridge is destroyed; a code typed after it works. (It takes a new
+// transfer id: with the destroyed bridge's, Asterisk answered the new
+// hold's move 404 and Bob was never held.)
 func TestReconcileRestartWhileTyping(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t, "r06", nil)
