@@ -374,6 +374,33 @@ var completeSweep = sweepKind{
 	mustStay: func(c *sweepCall) []*Phone { return []*Phone{c.bob, c.carol} },
 }
 
+// prefixSweep kills across the hold a code's prefix makes before its
+// number (app/prehold.go): the digit is the 2 of *2. The number never
+// comes; after the restart the call has no transfer, so Bob must be back
+// with Alice and the hold bridge gone, whether the crash came before or
+// after the snapshot that names it was written.
+var prefixSweep = sweepKind{
+	name: "transfer code's prefix",
+	prepare: func(r *sweepRig, ctx context.Context, c *sweepCall) (string, error) {
+		return "2", c.alice.Press(ctx, "*")
+	},
+	firstEffect: func(c *sweepCall) (ari.BridgeID, bool) { return ari.BridgeID(string(c.call) + "-x1-hold"), true },
+	outcome: func(c *sweepCall, info *app.CallInfo, l callLayout) string {
+		for _, b := range l.bridges {
+			if b.BridgeType == "holding" {
+				return fmt.Sprintf("hold bridge %s left with %v, and no transfer to own it", b.ID, b.Channels)
+			}
+		}
+		return ""
+	},
+	mustStay: func(c *sweepCall) []*Phone { return []*Phone{c.alice, c.bob} },
+}
+
+func TestKillSweepCodePrefix(t *testing.T) {
+	t.Parallel()
+	runSweep(t, "kh", prefixSweep)
+}
+
 func TestKillSweepTransferCode(t *testing.T) {
 	t.Parallel()
 	runSweep(t, "kc", codeSweep)
