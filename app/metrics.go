@@ -42,7 +42,7 @@ func NewMetrics() *Metrics {
 			[]string{"method", "path", "status"}),
 	}
 	m.holdLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "transferd_code_to_hold_seconds", Help: "From the final digit of a transfer code (or the API request) to the transferee entering the holding bridge.",
+		Name: "transferd_code_to_hold_seconds", Help: "From the digit that decided a transfer code (its final digit, or its prefix when that holds the transferee before the number) or the API request, to the transferee entering the holding bridge.",
 		Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25}})
 	m.reg.MustRegister(m.activeCalls, m.callsStarted, m.transfers, m.transferLength, m.ariLatency, m.holdLatency,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
