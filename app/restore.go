@@ -134,6 +134,11 @@ func (c *Call) snapshot(effects []transfer.Effect) snapshot {
 		s.Ringbacks = append(s.Ringbacks, id)
 	}
 	for id := range c.holdBridges {
+		if h := c.prehold; h != nil && c.xfer == nil && id == h.bridge {
+			// A hold made ahead of a code: a restore finds it by the next
+			// transfer's id (restoreCall), so it costs no write of its own.
+			continue
+		}
 		s.Holds = append(s.Holds, id)
 	}
 	for pb, ch := range c.hangAfter {
