@@ -32,9 +32,9 @@ import (
 // who hangs up puts everything back: the held party into the call bridge,
 // the bridge destroyed. A restart in the middle finds the same thing from
 // the snapshot (a talking call whose parties are all in its bridge):
-// reconcile moves the held party back and destroys the bridge, which is
-// named in the snapshot's holds, or, when the crash beat that write, is
-// the next transfer's hold bridge (restoreCall looks for it).
+// reconcile moves the held party back and destroys the bridge, the next
+// transfer's hold bridge, which restoreCall always looks for (snapshots
+// leave it out until its transfer starts).
 
 // preHold is the hold made ahead of a transfer code. Its requests run on
 // a goroutine of their own (the mark beside the bridge's create, then the
