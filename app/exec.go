@@ -172,7 +172,7 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) error {
 	cl := c.app.client
 	if c.preHeld(eff) {
 		// Done while the code was typed (prehold.go).
-		if m, ok := eff.(transfer.Move); ok && ari.ChannelID(m.Channel) == c.prehold.transferee {
+		if _, ok := eff.(transfer.Move); ok {
 			c.holdPending = false // counted when the prefix held him
 		}
 		return nil

@@ -168,13 +168,7 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 	if c.phase != phaseTalking || l.gone || !l.answered {
 		return "", ErrNotBridged
 	}
-	var others []*leg
-	for _, p := range c.liveParties() {
-		if p.id == l.id {
-			continue
-		}
-		others = append(others, p)
-	}
+	others := c.othersThan(l)
 	for _, p := range c.legs {
 		if !p.gone && (p.number == number || (p.role != roleCaller && p.callback == number)) {
 			return "", fmt.Errorf("%w: %s", ErrTargetOnCall, number)
@@ -187,19 +181,18 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 	if err != nil {
 		return "", err
 	}
-	p := transfer.StartParams{
-		ID: fmt.Sprintf("%s-x%d", c.id, c.xferCount+1), CallBridge: string(c.bridge), Transferor: string(l.id), Transferee: string(others[0].id),
+	// A hold made ahead of a code serves the transfer it was made for:
+	// this party's, of this transferee, holding at once.
+	h := c.prehold
+	keep := h != nil && h.transferor == l.id && h.transferee == others[0].id && !opts.CheckAvailability
+	id := c.takeXferID(ctx, keep)
+	t, effects := transfer.Start(transfer.StartParams{
+		ID: id, CallBridge: string(c.bridge), Transferor: string(l.id), Transferee: string(others[0].id),
 		Number: number, Opts: opts,
+	})
+	if c.prehold != nil && t.HoldBridge != string(c.prehold.bridge) {
+		c.releasePreHold(ctx, "the transfer did not start") // invalid parameters: it failed at once
 	}
-	if h := c.prehold; h != nil && (h.transferor != l.id || h.transferee != others[0].id || opts.CheckAvailability || p.Validate() != nil) {
-		// Not the transfer it was made for (another party's, or one that
-		// holds later or not at all).
-		c.releasePreHold(ctx, "another transfer")
-	}
-	c.xferCount++
-	id := fmt.Sprintf("%s-x%d", c.id, c.xferCount)
-	p.ID = id // another than the one checked when a hold was released
-	t, effects := transfer.Start(p)
 	c.xfer = &t
 	if takeback != nil {
 		l.collector = takeback.NewCollector()
@@ -219,6 +212,32 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 		c.hangup(ctx, l.id, "normal")
 	}
 	return id, nil
+}
+
+// othersThan returns the parties up besides l.
+func (c *Call) othersThan(l *leg) []*leg {
+	var others []*leg
+	for _, p := range c.liveParties() {
+		if p.id != l.id {
+			others = append(others, p)
+		}
+	}
+	return others
+}
+
+// xferID is the id of the call's n-th transfer.
+func (c *Call) xferID(n int) string { return fmt.Sprintf("%s-x%d", c.id, n) }
+
+// takeXferID gives a transfer starting now its id. A hold made ahead of a
+// code (prehold.go) has that id already: it stays only for the transfer it
+// was made for (keep); any other start releases it first, so the id of its
+// destroyed bridge is not used again.
+func (c *Call) takeXferID(ctx context.Context, keep bool) string {
+	if !keep {
+		c.releasePreHold(ctx, "another transfer")
+	}
+	c.xferCount++
+	return c.xferID(c.xferCount)
 }
 
 // transferOptions merges the account's transfer options with per-code or

@@ -75,27 +75,19 @@ func (c *Call) preHoldFor(ctx context.Context, l *leg) {
 	if !ok || !transfer.StartsTransfer(a.Module) {
 		return
 	}
-	var other *leg
-	for _, p := range c.liveParties() {
-		if p.id == l.id {
-			continue
-		}
-		if other != nil {
-			return // more than two parties: the transfer would refuse
-		}
-		other = p
+	others := c.othersThan(l)
+	if len(others) != 1 {
+		return // the transfer would refuse
 	}
-	if other == nil {
-		return
-	}
+	other := others[0]
 	opts, err := c.transferOptions(l, a.Data)
 	if err != nil || opts.CheckAvailability {
 		// Refused when the code completes, or held only once the target
 		// is known to be reachable.
 		return
 	}
-	id := fmt.Sprintf("%s-x%d", c.id, c.xferCount+1)
-	h := &preHold{id: id, bridge: ari.BridgeID(id + "-hold"), transferor: l.id, transferee: other.id, class: opts.MOHClass,
+	id := c.xferID(c.xferCount + 1)
+	h := &preHold{id: id, bridge: ari.BridgeID(transfer.HoldBridgeOf(id)), transferor: l.id, transferee: other.id, class: opts.MOHClass,
 		held: &inflight{done: make(chan struct{})}, music: &inflight{done: make(chan struct{})}}
 	if h.class == "" {
 		h.class = transfer.DefaultMOHClass

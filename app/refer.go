@@ -219,8 +219,7 @@ func (c *Call) startReferTransfer(ctx context.Context, transferor, transferee *l
 		opts = transfer.Options{}
 	}
 	opts.CheckAvailability = true
-	c.xferCount++
-	id := fmt.Sprintf("%s-x%d", c.id, c.xferCount)
+	id := c.takeXferID(ctx, false)
 	t, _ := transfer.Start(transfer.StartParams{ID: id, CallBridge: string(c.bridge),
 		Transferor: string(transferor.id), Transferee: string(transferee.id), Number: number, Opts: opts})
 	c.xfer = &t

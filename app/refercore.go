@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/transferd/transferd/ari"
 	"github.com/transferd/transferd/transfer"
@@ -117,7 +116,7 @@ func (c *Call) onBridgeBlindTransfer(ctx context.Context, e *ari.BridgeBlindTran
 	if e.Transferee != nil {
 		transferee = e.Transferee.ID
 	}
-	c.recordCoreTransfer(e.Channel.ID, transferee, target, e.Exten)
+	c.recordCoreTransfer(ctx, e.Channel.ID, transferee, target, e.Exten)
 	c.releaseTransferor(ctx, e.Channel.ID)
 	c.publish()
 }
@@ -156,7 +155,7 @@ func (c *Call) onBridgeAttendedTransfer(ctx context.Context, e *ari.BridgeAttend
 		if e.Transferee != nil {
 			transferee = e.Transferee.ID
 		}
-		c.recordCoreTransfer(e.TransfererFirstLeg.ID, transferee, target, num(e.TransferTarget))
+		c.recordCoreTransfer(ctx, e.TransfererFirstLeg.ID, transferee, target, num(e.TransferTarget))
 		c.releaseTransferor(ctx, e.TransfererFirstLeg.ID)
 	}
 	if second {
@@ -173,14 +172,13 @@ func (c *Call) onBridgeAttendedTransfer(ctx context.Context, e *ari.BridgeAttend
 // outcome completed (metrics, event stream, last transfer). A transfer of
 // transferd's own that was running is left to its machine: the legs it
 // follows tell it what happened.
-func (c *Call) recordCoreTransfer(transferor, transferee, target ari.ChannelID, number string) {
+func (c *Call) recordCoreTransfer(ctx context.Context, transferor, transferee, target ari.ChannelID, number string) {
 	if c.xfer != nil {
 		c.log.Warn().Str(keyTransferID, c.xfer.ID).Msg("Asterisk transferred a leg during a transfer of transferd's own")
 		return
 	}
-	c.xferCount++
 	x := transfer.Transfer{
-		ID: fmt.Sprintf("%s-x%d", c.id, c.xferCount), State: transfer.Completed, CallBridge: string(c.bridge),
+		ID: c.takeXferID(ctx, false), State: transfer.Completed, CallBridge: string(c.bridge),
 		Transferor: string(transferor), Transferee: string(transferee), Target: string(target), Number: number,
 		Outcome: transfer.OutcomeCompleted,
 	}

@@ -517,7 +517,7 @@ func (a *App) restoreCall(ctx context.Context, s snapshot, inApp []ari.ChannelID
 		// the last snapshot written may not name: the restored call has no
 		// hold, so reconcile moves the party back and destroys the bridge
 		// if it is there.
-		id := ari.BridgeID(fmt.Sprintf("%s-x%d-hold", s.ID, s.XferCount+1))
+		id := ari.BridgeID(transfer.HoldBridgeOf(c.xferID(c.xferCount + 1)))
 		if !c.holdBridges[id] {
 			c.holdBridges[id] = true
 			a.claimBridge(c, id)
@@ -588,7 +588,7 @@ func (a *App) restoreCall(ctx context.Context, s snapshot, inApp []ari.ChannelID
 // candidates: those of its open transfer, or of the transfer it would
 // start next, among inApp (the application's channels).
 func (c *Call) dropUnwritten(ctx context.Context, inApp []ari.ChannelID) {
-	prefix := fmt.Sprintf("%s-x%d-", c.id, c.xferCount+1)
+	prefix := c.xferID(c.xferCount+1) + "-"
 	if c.xfer != nil {
 		prefix = c.xfer.ID + "-"
 	}

@@ -44,7 +44,7 @@ func (f *fx) stopRingback() {
 func (f *fx) hold(ch string) {
 	t := f.t
 	if t.HoldBridge == "" {
-		t.HoldBridge = t.ID + "-hold"
+		t.HoldBridge = HoldBridgeOf(t.ID)
 		f.add(CreateBridge{ID: t.HoldBridge, Type: "holding"})
 		f.add(Move{Channel: ch, Bridge: t.HoldBridge})
 		f.add(StartMOH{Bridge: t.HoldBridge, Class: t.Opts.MOHClass})

@@ -325,6 +325,9 @@ func (t *Transfer) nextSeq() int {
 	return t.Seq
 }
 
+// HoldBridgeOf is the id of the hold bridge transfer id makes.
+func HoldBridgeOf(id string) string { return id + "-hold" }
+
 func (t *Transfer) newID(kind string, n int) string {
 	return t.ID + "-" + kind + "-" + strconv.Itoa(n)
 }
