@@ -155,8 +155,11 @@ func (c *Call) releasePreHold(ctx context.Context, why string) {
 	c.xferCount++
 	cl := c.app.client
 	log := c.log.With().Str(keyTransferID, h.id).Str(keyBridgeID, string(h.bridge)).Logger()
-	failed := false
-	if h.moved() {
+	// A hold that failed may have failed only to hear its answer: Asterisk
+	// may hold him in the bridge (or, once it is destroyed, in none), so
+	// the reconciler reads where he is and puts him back.
+	failed := !h.moved()
+	if !failed {
 		if l, r := c.legs[h.transferee], c.legs[h.transferor]; l != nil && !l.gone && r != nil && !r.gone {
 			err := cl.Bridges.AddChannel(ctx, c.bridge, ari.AddChannelParams{Channels: []ari.ChannelID{h.transferee}, AbsorbDTMF: true})
 			if err != nil {
