@@ -77,7 +77,7 @@ lint:
 	$(GO) vet ./...
 
 ## bench: transferd against Asterisk's own attended transfer on a sandbox
-## Asterisk the benchmark starts itself (under 10 minutes on 2 cores):
+## Asterisk the benchmark starts itself (about 12 minutes on 2 cores):
 ## side by side, load, ARI latency, heap per call. Prints one table and
 ## appends it to BENCHMARKS.md. BENCH_FLAGS passes flags (bin/bench -h).
 ## With STOCK_ARI_PROXY=/path/to/ari-proxy (as for `make interop`), ARI over
