@@ -149,6 +149,12 @@ func (p *Phones) Call(ctx context.Context, c CallParams) (*Phone, error) {
 		ChannelID: id, OtherChannelID: InID(id),
 		CallerID: fmt.Sprintf("%s <%s>", c.Name, c.Callback),
 		Timeout:  -1,
+		// As a G.711 SIP phone. Naming no format gives Asterisk's best,
+		// slin192: every Local channel of the call, and each leg dialled
+		// from it, would carry 192 kHz audio that music and tones are
+		// resampled to (most of Asterisk's CPU in the benchmark before it
+		// named one, BENCHMARKS.md 2026-12-01).
+		Formats: []string{"ulaw"},
 		Variables: map[string]string{
 			"__TD_APP": c.App, "__TD_ACCOUNT": c.Account, "__TD_DEST": c.Dest, "__TD_CALLBACK": c.Callback,
 			// The phones native atxfer dials (transferd-native-caller)
