@@ -80,13 +80,18 @@ func (s *wsStream) Read(ctx context.Context) ([]byte, error) {
 	return data, nil
 }
 
-// Close closes the connection (with a close handshake when it is still
-// healthy) and waits for the keepalive goroutine. It is idempotent.
+// Close closes the connection and waits for the keepalive goroutine. It is
+// idempotent. It does not wait for a close handshake: coder/websocket's
+// Close waits up to 5 s for the peer's close frame and nothing can cut that
+// wait short (CloseNow during it only waits too), and a peer that stopped
+// reading (a hung Asterisk, a dead link the keepalive has not caught yet)
+// never sends one, so every stop or redial would wait that long. Asterisk
+// ends the session on the connection's close just the same.
 func (s *wsStream) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		close(s.done)
-		err = s.conn.Close(websocket.StatusNormalClosure, "")
+		err = s.conn.CloseNow()
 		s.wg.Wait()
 		if errors.Is(err, net.ErrClosed) {
 			err = nil

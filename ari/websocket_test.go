@@ -432,3 +432,30 @@ func TestRunAgain(t *testing.T) {
 	send(t, conn, startB)
 	wantChannelStart(t, next(t, sub), "B")
 }
+
+// TestCloseSilentPeerBounded: closing a stream whose peer stopped reading
+// (it would never answer a close handshake) returns at once, not after
+// coder/websocket's 5 s handshake timeout. With the handshake, a cancelled
+// Run could take 5 s to return (TestPingDetectsDeadPeer failed once in CI
+// with "Run did not return within 5s of cancel"), and this test took 5 s.
+func TestCloseSilentPeerBounded(t *testing.T) {
+	checkGoroutines(t)
+	f := startFakeEvents(t)
+	f.noReader = true
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	t.Cleanup(hc.CloseIdleConnections)
+	tr, err := NewHTTPTransport(HTTPOptions{URL: f.url(), Username: testUser, Password: testPassword, Client: hc, PingInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := tr.Events(t.Context(), []string{"transferd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.accept(t)
+	start := time.Now()
+	_ = stream.Close()
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("Close took %s with a peer that never answers a close handshake, want well under a second", d.Round(time.Millisecond))
+	}
+}
