@@ -37,8 +37,8 @@ import (
 // leave it out until its transfer starts).
 
 // preHold is the hold made ahead of a transfer code. Its requests run on
-// a goroutine of their own (the mark beside the bridge's create, then the
-// move, then the music), so the call goes on taking digits and events: a
+// goroutines of their own (the mark beside the bridge's create, then the
+// move; the music once the move is answered), so the call goes on taking digits and events: a
 // call goroutine that waited for them held the code's final digit, and
 // with it the target's create and dial, behind the hold's music, which a
 // loaded Asterisk answers in seconds (at 14 transfers/s the benchmark's
@@ -87,8 +87,7 @@ func (c *Call) preHoldFor(ctx context.Context, l *leg) {
 		return
 	}
 	id := c.xferID(c.xferCount + 1)
-	h := &preHold{id: id, bridge: ari.BridgeID(transfer.HoldBridgeOf(id)), transferor: l.id, transferee: other.id, class: opts.MOHClass,
-		held: &inflight{done: make(chan struct{})}, music: &inflight{done: make(chan struct{})}}
+	h := &preHold{id: id, bridge: ari.BridgeID(transfer.HoldBridgeOf(id)), transferor: l.id, transferee: other.id, class: opts.MOHClass}
 	if h.class == "" {
 		h.class = transfer.DefaultMOHClass
 	}
@@ -99,47 +98,45 @@ func (c *Call) preHoldFor(ctx context.Context, l *leg) {
 		Str("transferor", string(l.id)).Msg("holding the transferee while the number is typed")
 	cl, log, hook := c.app.client, c.log.With().Str(keyTransferID, id).Str(keyBridgeID, string(h.bridge)).Logger(), c.app.hooks.TransfereeHeld
 	decided := time.Now()
-	// The call's message ends long before these requests do.
+	// The call's message ends long before these requests do; the music,
+	// which waits for the move, is the last of them.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), effectTimeout)
-	go func() {
+	h.held = goRequest(func() error {
+		// The transferor's mark, before anyone moves (billing.go,
+		// markStart): the record of the call being transferred carries it.
+		mark := goRequest(func() error {
+			return cl.Channels.SetVariable(rctx, l.id, "CDR(userfield)", userfield(id, "transferor", ""))
+		})
+		_, err := cl.Bridges.Create(rctx, ari.BridgeParams{ID: h.bridge, Type: "holding", Name: "transferd " + id})
+		if merr := mark.wait(); merr != nil {
+			log.Debug().Err(merr).Msg("hold before the number: mark")
+		}
+		if err != nil && !errors.Is(err, ari.ErrConflict) {
+			return fmt.Errorf("bridge: %w", err)
+		}
+		if err := cl.Bridges.AddChannel(rctx, h.bridge, ari.AddChannelParams{Channels: []ari.ChannelID{other.id}, AbsorbDTMF: true}); err != nil {
+			return fmt.Errorf("move: %w", err)
+		}
+		return nil
+	})
+	held := h.held
+	h.music = goRequest(func() error {
 		defer cancel()
-		h.held.err = func() error {
-			// The transferor's mark, before anyone moves (billing.go,
-			// markStart): the record of the call being transferred
-			// carries it.
-			mark := goRequest(func() error {
-				return cl.Channels.SetVariable(rctx, l.id, "CDR(userfield)", userfield(id, "transferor", ""))
-			})
-			_, err := cl.Bridges.Create(rctx, ari.BridgeParams{ID: h.bridge, Type: "holding", Name: "transferd " + id})
-			if merr := mark.wait(); merr != nil {
-				log.Debug().Err(merr).Msg("hold before the number: mark")
-			}
-			if err != nil && !errors.Is(err, ari.ErrConflict) {
-				return fmt.Errorf("bridge: %w", err)
-			}
-			if err := cl.Bridges.AddChannel(rctx, h.bridge, ari.AddChannelParams{Channels: []ari.ChannelID{other.id}, AbsorbDTMF: true}); err != nil {
-				return fmt.Errorf("move: %w", err)
-			}
-			return nil
-		}()
-		close(h.held.done)
-		if h.held.err != nil {
-			log.Warn().Err(h.held.err).Msg("hold before the number")
-			h.music.err = errNotHeld
-			close(h.music.done)
-			return
+		if err := held.wait(); err != nil {
+			log.Warn().Err(err).Msg("hold before the number")
+			return errNotHeld
 		}
 		if hook != nil {
 			// The prefix is the code's deciding digit here (the metric's
 			// "final digit" when the hold waits for the number).
 			hook(time.Since(decided))
 		}
-		h.music.err = cl.Bridges.StartMOH(rctx, h.bridge, h.class)
-		if h.music.err != nil {
-			log.Warn().Err(h.music.err).Msg("hold before the number: music")
+		err := cl.Bridges.StartMOH(rctx, h.bridge, h.class)
+		if err != nil {
+			log.Warn().Err(err).Msg("hold before the number: music")
 		}
-		close(h.music.done)
-	}()
+		return err
+	})
 }
 
 // releasePreHold undoes a hold whose transfer code did not start a
