@@ -115,7 +115,7 @@ func idleCall(ctx context.Context, e *env, key string, ready chan<- bool, releas
 		Endpoint: fmt.Sprintf("Local/%s@transferd-test-caller/n", key),
 		App:      integration.PhonesApp, AppArgs: "caller," + key,
 		ChannelID: handset, OtherChannelID: integration.InID(handset),
-		CallerID: "alice <" + aliceNumber + ">", Timeout: -1, Formats: handsetFormats,
+		CallerID: "alice <" + aliceNumber + ">", Timeout: -1, Formats: integration.HandsetFormats,
 		Variables: map[string]string{"__TD_APP": e.td.app, "__TD_ACCOUNT": benchAcct, "__TD_DEST": bobNumber, "__TD_CALLBACK": aliceNumber},
 	}); err != nil {
 		return fmt.Errorf("idle %s: originate: %w", key, err)

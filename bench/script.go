@@ -24,15 +24,6 @@ const (
 	xferCode    = "*2" + carolNumber + "#"
 )
 
-// handsetFormats is what Alice's handset offers, as a G.711 SIP phone does.
-// An originate that names no format gets Asterisk's best audio format,
-// slin192: every Local channel of the call then carries 192 kHz audio, and
-// music on hold (8 kHz files) and ringback tones are resampled to it frame
-// by frame. That cost no real phone causes was 40-60 % of Asterisk's CPU on
-// both paths (perf, 2026-12-01 in BENCHMARKS.md). The legs dialled from
-// Alice (Bob and Carol, by transferd or by Dial) take her formats.
-var handsetFormats = []string{"ulaw"}
-
 // Paths of the comparison.
 const (
 	pathTransferd = "transferd"
@@ -121,7 +112,7 @@ func (s *script) run(ctx context.Context) (smp sample) {
 		App:      integration.PhonesApp, AppArgs: "caller," + s.key,
 		ChannelID: s.handset(), OtherChannelID: s.inLeg(),
 		CallerID: "alice <" + aliceNumber + ">", Timeout: -1, Variables: vars,
-		Formats: handsetFormats,
+		Formats: integration.HandsetFormats, // as the tests' phones: Bob's and Carol's legs take them
 	}); err != nil {
 		return fail("originate", err)
 	}

@@ -134,6 +134,15 @@ type CallParams struct {
 	Context  string // default transferd-test-caller
 }
 
+// HandsetFormats is what a simulated caller's handset offers, as a G.711
+// SIP phone does. An originate that names no format gets Asterisk's best
+// audio format, slin192: every Local channel of the call, and each leg
+// dialled from it (by transferd or by Dial), would carry 192 kHz audio
+// that music on hold and tones are resampled to frame by frame (40-60 % of
+// Asterisk's CPU in the benchmark before it named one, BENCHMARKS.md
+// 2026-12-01).
+var HandsetFormats = []string{"ulaw"}
+
 // Call originates a simulated caller. The returned Phone is the handset
 // (the ;1 half, id <tag>-<name>); the channel transferd sees is InID
 // (<tag>-<name>-in).
@@ -149,12 +158,7 @@ func (p *Phones) Call(ctx context.Context, c CallParams) (*Phone, error) {
 		ChannelID: id, OtherChannelID: InID(id),
 		CallerID: fmt.Sprintf("%s <%s>", c.Name, c.Callback),
 		Timeout:  -1,
-		// As a G.711 SIP phone. Naming no format gives Asterisk's best,
-		// slin192: every Local channel of the call, and each leg dialled
-		// from it, would carry 192 kHz audio that music and tones are
-		// resampled to (most of Asterisk's CPU in the benchmark before it
-		// named one, BENCHMARKS.md 2026-12-01).
-		Formats: []string{"ulaw"},
+		Formats:  HandsetFormats,
 		Variables: map[string]string{
 			"__TD_APP": c.App, "__TD_ACCOUNT": c.Account, "__TD_DEST": c.Dest, "__TD_CALLBACK": c.Callback,
 			// The phones native atxfer dials (transferd-native-caller)
