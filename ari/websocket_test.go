@@ -154,7 +154,8 @@ func (f *fakeEvents) restart(t *testing.T) {
 	f.serve(ln)
 }
 
-func newEventsClient(t *testing.T, f *fakeEvents, ping time.Duration) *Client {
+// newEventsTransport is an HTTP transport to f, pinging every ping.
+func newEventsTransport(t *testing.T, f *fakeEvents, ping time.Duration) *HTTPTransport {
 	t.Helper()
 	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	t.Cleanup(hc.CloseIdleConnections)
@@ -162,8 +163,13 @@ func newEventsClient(t *testing.T, f *fakeEvents, ping time.Duration) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tr
+}
+
+func newEventsClient(t *testing.T, f *fakeEvents, ping time.Duration) *Client {
+	t.Helper()
 	c, err := New(Options{
-		Transport: tr, Apps: []string{"transferd"}, Logger: testLogger(t),
+		Transport: newEventsTransport(t, f, ping), Apps: []string{"transferd"}, Logger: testLogger(t),
 		Backoff: Backoff{Min: 5 * time.Millisecond, Max: 40 * time.Millisecond},
 	})
 	if err != nil {
@@ -442,13 +448,7 @@ func TestCloseSilentPeerBounded(t *testing.T) {
 	checkGoroutines(t)
 	f := startFakeEvents(t)
 	f.noReader = true
-	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	t.Cleanup(hc.CloseIdleConnections)
-	tr, err := NewHTTPTransport(HTTPOptions{URL: f.url(), Username: testUser, Password: testPassword, Client: hc, PingInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream, err := tr.Events(t.Context(), []string{"transferd"})
+	stream, err := newEventsTransport(t, f, -1).Events(t.Context(), []string{"transferd"})
 	if err != nil {
 		t.Fatal(err)
 	}
