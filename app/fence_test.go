@@ -193,28 +193,45 @@ func TestRenewalAfterPauseGivesUpWithoutWriting(t *testing.T) {
 
 // pausingTransport is the recorder, with a pause of the process after one
 // request: the lease ages past the fence while that request is under way.
+// The paused request returns only after a settling time, and mark is then
+// the number of requests recorded: the step's other goroutines may have
+// passed the fence just before the pause and be on their way to the
+// transport (a fence can only stop what is decided after it), so those
+// that arrive while it settles are the requests in flight at the pause.
+// The paused request's own continuation comes after mark.
 type pausingTransport struct {
 	*recorder
 	after string // "METHOD path" after which the process "pauses"
 	pause func()
+	mark  int // len(requests()) once the pause settled; -1 before
 }
+
+// inFlightSettle is how long the requests in flight at a pause are given
+// to reach the transport: far longer than the few function calls between
+// the fence and the transport, even on a loaded machine.
+const inFlightSettle = 500 * time.Millisecond
 
 func (p *pausingTransport) RoundTrip(ctx context.Context, req *ari.Request) (*ari.Response, error) {
 	resp, err := p.recorder.RoundTrip(ctx, req)
 	if req.Method+" "+req.Path == p.after {
 		p.pause()
+		time.Sleep(inFlightSettle)
+		p.recorder.mu.Lock()
+		p.mark = len(p.recorder.reqs)
+		p.recorder.mu.Unlock()
 	}
 	return resp, err
 }
 
 // A pause in the middle of a step (here: between the first request of a
 // transfer's start and the next) is caught at the next request: nothing
-// more is sent for the call, and the call stops at its next message.
+// more is sent for the call once the requests in flight at the pause have
+// landed, and the call stops at its next message.
 func TestPauseMidStepSendsNothingMore(t *testing.T) {
 	rec := &recorder{}
 	c, mark := runningCall(t, rec, 0)
 	a := c.app
-	pt := &pausingTransport{recorder: rec, pause: func() { a.leaseRenewed(c.id, time.Now().Add(-time.Second)) }}
+	pt := &pausingTransport{recorder: rec, mark: -1, pause: func() { a.leaseRenewed(c.id, time.Now().Add(-time.Second)) }}
 	client, err := ari.New(ari.Options{Transport: pt, Apps: []string{"transferd"}})
 	if err != nil {
 		t.Fatal(err)
@@ -247,13 +264,16 @@ func TestPauseMidStepSendsNothingMore(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the command was never answered")
 	}
-	sent := rec.requests()[mark:]
-	at := slices.Index(sent, first)
-	if at < 0 {
-		t.Fatalf("the transfer's first request %q was never sent: %v", first, sent)
+	all := rec.requests()
+	if at := slices.Index(all[mark:], first); at < 0 {
+		t.Fatalf("the transfer's first request %q was never sent: %v", first, all[mark:])
 	}
-	if after := sent[at+1:]; len(after) != 0 {
-		t.Errorf("sent after the pause began during %q: %v", first, after)
+	if pt.mark < 0 {
+		t.Fatal("the pause never settled")
+	}
+	if after := all[pt.mark:]; len(after) != 0 {
+		t.Errorf("sent after the pause during %q (and the requests in flight then %v): %v",
+			first, all[mark:pt.mark], after)
 	}
 	c.post(resync{})
 	select {
