@@ -26,6 +26,7 @@ type Phones struct {
 
 	mu     sync.Mutex
 	phones map[ari.ChannelID]*Phone
+	mics   map[ari.ChannelID]ari.BridgeID // a handset's microphone (startMic)
 	rings  map[string][]*Phone // rung and not yet taken, by tag
 	rang   chan struct{}       // closed and replaced at each ring
 	stop   func()
@@ -47,7 +48,7 @@ type Phone struct {
 // NewPhones starts the phones application on client. Run is started here.
 func NewPhones(ctx context.Context, client *ari.Client) *Phones {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &Phones{Client: client, phones: map[ari.ChannelID]*Phone{}, rings: map[string][]*Phone{}, rang: make(chan struct{}), stop: cancel, done: make(chan struct{})}
+	p := &Phones{Client: client, phones: map[ari.ChannelID]*Phone{}, mics: map[ari.ChannelID]ari.BridgeID{}, rings: map[string][]*Phone{}, rang: make(chan struct{}), stop: cancel, done: make(chan struct{})}
 	sub := client.Subscribe(ari.Filter{App: PhonesApp})
 	go func() { _ = client.Run(ctx) }()
 	go func() {
@@ -87,7 +88,10 @@ func (p *Phones) route(ctx context.Context, ev ari.Event) {
 	if s, ok := ev.(*ari.StasisStart); ok && len(s.Args) >= 1 && s.Args[0] == "caller" {
 		// The caller's handset is up: like a real phone it sends audio
 		// (silence) from now on, so the far end can tell music from quiet.
-		go func() { _ = p.Client.Channels.StartSilence(ctx, s.Channel.ID) }()
+		go func() { _ = p.startMic(ctx, s.Channel.ID) }()
+	}
+	if e, ok := ev.(*ari.StasisEnd); ok {
+		go p.stopMic(ctx, e.Channel.ID)
 	}
 	for _, id := range ari.ChannelsOf(ev) {
 		p.mu.Lock()
@@ -267,7 +271,51 @@ func (ph *Phone) Answer(ctx context.Context) error {
 	if err := ph.p.Client.Channels.Answer(ctx, ph.ID); err != nil {
 		return err
 	}
-	return ph.p.Client.Channels.StartSilence(ctx, ph.ID)
+	return ph.p.startMic(ctx, ph.ID)
+}
+
+// startMic makes the handset send audio (silence, every 20 ms) as a real
+// phone sends RTP: it puts the handset alone in a mixing bridge of its own,
+// which writes a frame to it at every mixing interval (video_sfu keeps the
+// bridge in softmix even with one channel; a smart bridge would pick
+// simple_bridge, which writes nothing). It is not a channel generator
+// (POST /channels/{id}/silence) on purpose: a Local channel passes no
+// media between its two halves while both have a generator
+// (main/core_unreal.c), so a handset's generator would silence a holding
+// bridge's music, itself a generator on the Local's other half.
+func (p *Phones) startMic(ctx context.Context, id ari.ChannelID) error {
+	bridge := ari.BridgeID(strings.ReplaceAll(string(id), ";", "_") + "-mic")
+	p.mu.Lock()
+	if _, ok := p.mics[id]; ok {
+		p.mu.Unlock()
+		return nil
+	}
+	p.mics[id] = bridge
+	p.mu.Unlock()
+	if _, err := p.Client.Bridges.Create(ctx, ari.BridgeParams{ID: bridge, Type: "mixing,video_sfu"}); err != nil {
+		return fmt.Errorf("handset %s's microphone: %w", id, err)
+	}
+	if err := p.Client.Bridges.AddChannel(ctx, bridge, ari.AddChannelParams{Channels: []ari.ChannelID{id}}); err != nil {
+		// The handset hung up meanwhile (its StasisEnd may have come
+		// before the bridge existed): nobody else destroys the bridge.
+		p.mu.Lock()
+		delete(p.mics, id)
+		p.mu.Unlock()
+		_ = p.Client.Bridges.Destroy(ctx, bridge)
+		return fmt.Errorf("handset %s's microphone: %w", id, err)
+	}
+	return nil
+}
+
+// stopMic destroys the handset's microphone bridge once it has left.
+func (p *Phones) stopMic(ctx context.Context, id ari.ChannelID) {
+	p.mu.Lock()
+	bridge, ok := p.mics[id]
+	delete(p.mics, id)
+	p.mu.Unlock()
+	if ok {
+		_ = p.Client.Bridges.Destroy(ctx, bridge)
+	}
 }
 
 // Hangup hangs the phone up with a reason (normal, busy, congestion, ...).
