@@ -73,8 +73,9 @@ func (c *Call) joinOnAnswer(ctx context.Context, l *leg) {
 // the hold music back if the join emptied the hold bridge.
 func (c *Call) startJoin(ctx context.Context, l *leg) func() {
 	b, cl := c.joinBridge(l), c.app.client
+	p := c.joinParams(b, l.id)
 	r := goRequest(func() error {
-		return cl.Bridges.AddChannel(ctx, b, ari.AddChannelParams{Channels: []ari.ChannelID{l.id}, AbsorbDTMF: true})
+		return cl.Bridges.AddChannel(ctx, b, p)
 	})
 	return func() {
 		if err := r.wait(); err != nil {
@@ -143,7 +144,7 @@ func (c *Call) holdMusicBack(ctx context.Context, b ari.BridgeID) {
 		return
 	}
 	c.bill.holdEmptied = false
-	if err := c.app.client.Bridges.StartMOH(ctx, b, c.xfer.Opts.MOHClass); err != nil {
+	if err := startHoldMusic(ctx, c.app.client, b, c.xfer.Opts.MOHClass); err != nil {
 		c.log.Warn().Err(err).Str(keyBridgeID, string(b)).Msg("hold music again")
 	}
 }

@@ -482,7 +482,7 @@ func (c *Call) placeCall(ctx context.Context, l *leg, attempt int) {
 		// The hangup's events report the failure to whoever waits.
 	}
 	if p.bridge != "" && !p.joined {
-		if err := c.app.client.Bridges.AddChannel(ctx, p.bridge, ari.AddChannelParams{Channels: []ari.ChannelID{l.id}, AbsorbDTMF: true}); err != nil {
+		if err := c.app.client.Bridges.AddChannel(ctx, p.bridge, c.joinParams(p.bridge, l.id)); err != nil {
 			if !retry(err) {
 				fail(fmt.Errorf("add %s to %s: %w", l.id, p.bridge, err))
 			}

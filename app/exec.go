@@ -204,8 +204,7 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) error {
 			return nil // a ringing leg joins its bridge when it answers
 		}
 		c.clearForWaiter(ctx, e)
-		err := cl.Bridges.AddChannel(ctx, ari.BridgeID(e.Bridge), ari.AddChannelParams{
-			Channels: []ari.ChannelID{ari.ChannelID(e.Channel)}, AbsorbDTMF: true})
+		err := cl.Bridges.AddChannel(ctx, ari.BridgeID(e.Bridge), c.joinParams(ari.BridgeID(e.Bridge), ari.ChannelID(e.Channel)))
 		if err == nil {
 			c.holdMusicBack(ctx, ari.BridgeID(e.Bridge))
 		}
@@ -217,7 +216,7 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) error {
 		}
 		return err
 	case transfer.StartMOH:
-		err := cl.Bridges.StartMOH(ctx, ari.BridgeID(e.Bridge), e.Class)
+		err := startHoldMusic(ctx, cl, ari.BridgeID(e.Bridge), e.Class)
 		if err != nil {
 			c.sync.music[ari.BridgeID(e.Bridge)] = true
 		} else {
@@ -225,11 +224,7 @@ func (c *Call) exec(ctx context.Context, eff transfer.Effect) error {
 		}
 		return err
 	case transfer.StopMOH:
-		err := cl.Bridges.StopMOH(ctx, ari.BridgeID(e.Bridge))
-		if errors.Is(err, ari.ErrNotFound) || errors.Is(err, ari.ErrConflict) {
-			err = nil
-		}
-		return err
+		return stopHoldMusic(ctx, cl, ari.BridgeID(e.Bridge), c.holdClass(ari.BridgeID(e.Bridge)))
 	case transfer.StartRingback:
 		id := ari.PlaybackID(e.PlaybackID)
 		c.ringbacks[id] = true

@@ -98,6 +98,7 @@ func (c *Call) preHoldFor(ctx context.Context, l *leg) {
 		Str("transferor", string(l.id)).Msg("holding the transferee while the number is typed")
 	cl, log, hook := c.app.client, c.log.With().Str(keyTransferID, id).Str(keyBridgeID, string(h.bridge)).Logger(), c.app.hooks.TransfereeHeld
 	decided := time.Now()
+	join := c.joinParams(h.bridge, other.id)
 	// The call's message ends long before these requests do; the music,
 	// which waits for the move, is the last of them.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), effectTimeout)
@@ -114,7 +115,7 @@ func (c *Call) preHoldFor(ctx context.Context, l *leg) {
 		if err != nil && !errors.Is(err, ari.ErrConflict) {
 			return fmt.Errorf("bridge: %w", err)
 		}
-		if err := cl.Bridges.AddChannel(rctx, h.bridge, ari.AddChannelParams{Channels: []ari.ChannelID{other.id}, AbsorbDTMF: true}); err != nil {
+		if err := cl.Bridges.AddChannel(rctx, h.bridge, join); err != nil {
 			return fmt.Errorf("move: %w", err)
 		}
 		return nil
@@ -131,7 +132,7 @@ func (c *Call) preHoldFor(ctx context.Context, l *leg) {
 			// "final digit" when the hold waits for the number).
 			hook(time.Since(decided))
 		}
-		err := cl.Bridges.StartMOH(rctx, h.bridge, h.class)
+		err := startHoldMusic(rctx, cl, h.bridge, h.class)
 		if err != nil {
 			log.Warn().Err(err).Msg("hold before the number: music")
 		}
@@ -166,7 +167,7 @@ func (c *Call) releasePreHold(ctx context.Context, why string) {
 		}
 	}
 	if h.playing() {
-		if err := cl.Bridges.StopMOH(ctx, h.bridge); err != nil && !errors.Is(err, ari.ErrNotFound) && !errors.Is(err, ari.ErrConflict) {
+		if err := stopHoldMusic(ctx, cl, h.bridge, h.class); err != nil {
 			log.Debug().Err(err).Msg("hold before the number: music stop")
 		}
 	}

@@ -338,7 +338,7 @@ func (c *Call) reconcilePass(ctx context.Context) (changed bool, err error) {
 				continue
 			}
 			c.log.Info().Str(keyChannelID, string(id)).Str("in", string(in[id])).Str("want", string(into)).Msg("reconcile: moving party")
-			err := cl.Bridges.AddChannel(ctx, into, ari.AddChannelParams{Channels: []ari.ChannelID{id}, AbsorbDTMF: true})
+			err := cl.Bridges.AddChannel(ctx, into, c.joinParams(into, id))
 			if err == nil {
 				if into == lay.hold && members[into] == 0 {
 					c.sync.music[into] = true // joined an empty hold bridge
@@ -358,7 +358,7 @@ func (c *Call) reconcilePass(ctx context.Context) (changed bool, err error) {
 
 	// Music in the hold bridge, when somebody is held and it may not play.
 	if lay.holdUsed && exists[lay.hold] && c.sync.music[lay.hold] {
-		if err := cl.Bridges.StartMOH(ctx, lay.hold, lay.mohClass); err != nil {
+		if err := startHoldMusic(ctx, cl, lay.hold, lay.mohClass); err != nil {
 			fail("start music", err)
 		} else {
 			delete(c.sync.music, lay.hold)
