@@ -32,8 +32,9 @@ func waitFor(t *testing.T, ctx context.Context, cond func() error) {
 	}
 }
 
-// checkNoLeaks waits until Asterisk has no channel or bridge of the tag and
-// every phone of the tag has hung up.
+// checkNoLeaks waits until Asterisk has no channel or bridge of the tag
+// (its handsets' microphones included) and every phone of the tag has hung
+// up.
 func checkNoLeaks(t *testing.T, c *ari.Client, tag string) {
 	t.Helper()
 	if t.Failed() {
@@ -62,7 +63,7 @@ func checkNoLeaks(t *testing.T, c *ari.Client, tag string) {
 			return err
 		}
 		for _, b := range bridges {
-			if strings.HasPrefix(string(b.ID), tag+"-") {
+			if strings.HasPrefix(string(b.ID), tag+"-") || strings.HasPrefix(string(b.ID), string(MicBridge(ari.ChannelID(tag+"-")))) {
 				left = append(left, "bridge "+string(b.ID))
 			}
 		}

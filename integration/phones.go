@@ -284,7 +284,7 @@ func (ph *Phone) Answer(ctx context.Context) error {
 // (main/core_unreal.c), so a handset's generator would silence a holding
 // bridge's music, itself a generator on the Local's other half.
 func (p *Phones) startMic(ctx context.Context, id ari.ChannelID) error {
-	bridge := ari.BridgeID(strings.ReplaceAll(string(id), ";", "_") + "-mic")
+	bridge := MicBridge(id)
 	p.mu.Lock()
 	if _, ok := p.mics[id]; ok {
 		p.mu.Unlock()
@@ -305,6 +305,13 @@ func (p *Phones) startMic(ctx context.Context, id ari.ChannelID) error {
 		return fmt.Errorf("handset %s's microphone: %w", id, err)
 	}
 	return nil
+}
+
+// MicBridge is the id of handset id's microphone bridge (startMic). It is
+// not under the call's ids, where the tests look for transferd's bridges:
+// it belongs to the handset, not to the call.
+func MicBridge(id ari.ChannelID) ari.BridgeID {
+	return ari.BridgeID("mic-" + strings.ReplaceAll(string(id), ";", "_"))
 }
 
 // stopMic destroys the handset's microphone bridge once it has left.
