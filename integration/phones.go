@@ -27,8 +27,8 @@ type Phones struct {
 	mu     sync.Mutex
 	phones map[ari.ChannelID]*Phone
 	mics   map[ari.ChannelID]ari.BridgeID // a handset's microphone (startMic)
-	rings  map[string][]*Phone // rung and not yet taken, by tag
-	rang   chan struct{}       // closed and replaced at each ring
+	rings  map[string][]*Phone            // rung and not yet taken, by tag
+	rang   chan struct{}                  // closed and replaced at each ring
 	stop   func()
 	done   chan struct{}
 }
