@@ -13,8 +13,8 @@ import (
 // A holding bridge can play music on hold to each party in it by itself:
 // Asterisk's bridge_holding starts music on a "holding_participant" that
 // joins with no announcer there, in the channel's music class ("default"
-// unless the channel names another, as a PJSIP endpoint's moh_suggest
-// does), and stops it when the party leaves. Stasis gives a channel added
+// unless the dialplan set another with CHANNEL(musicclass)), and stops it
+// when the party leaves. Stasis gives a channel added
 // with no role that role with idle_mode "none" (res/stasis/stasis_bridge.c:
 // silence), so transferd names the role itself (joinParams). ARI's bridge
 // music (POST /bridges/{id}/moh) adds an announcer instead: an Announcer
