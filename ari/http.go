@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,8 +38,9 @@ type HTTPOptions struct {
 	Username string
 	Password Secret
 	// Client sends the REST requests and the websocket handshake. Nil means
-	// a private client with its own pool of at most DefaultMaxConns
-	// kept-alive connections. Client.Timeout bounds each request; callers
+	// a private pool of at most DefaultMaxConns kept-alive connections:
+	// for plain http, the transport's own HTTP/1.1 client (conns.go), for
+	// https a net/http client. Client.Timeout bounds each request; callers
 	// usually prefer a ctx deadline.
 	Client *http.Client
 	// PingInterval is how often the event websocket is pinged; a ping not
@@ -54,6 +56,7 @@ type HTTPTransport struct {
 	username     string
 	password     Secret
 	client       *http.Client
+	pool         *connPool // plain http with no Client given: REST goes here
 	pingInterval time.Duration
 }
 
@@ -82,6 +85,10 @@ func NewHTTPTransport(opts HTTPOptions) (*HTTPTransport, error) {
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	client := opts.Client
+	var pool *connPool
+	if client == nil && u.Scheme == "http" {
+		pool = newConnPool(hostPort(u), u.Host, u.Path, opts.Username, opts.Password, DefaultMaxConns)
+	}
 	if client == nil {
 		// Not http.DefaultClient: a private pool keeps our idle connections
 		// from being closed (or kept) by unrelated code.
@@ -104,12 +111,16 @@ func NewHTTPTransport(opts HTTPOptions) (*HTTPTransport, error) {
 		username:     opts.Username,
 		password:     opts.Password,
 		client:       client,
+		pool:         pool,
 		pingInterval: ping,
 	}, nil
 }
 
 // RoundTrip sends req and returns the answer whatever its status.
 func (t *HTTPTransport) RoundTrip(ctx context.Context, req *Request) (*Response, error) {
+	if t.pool != nil {
+		return t.pool.roundTrip(ctx, req)
+	}
 	target := t.base.String() + req.Path
 	if q := encodeQuery(req.Query); q != "" {
 		target += "?" + q
@@ -145,6 +156,14 @@ func (t *HTTPTransport) RoundTrip(ctx context.Context, req *Request) (*Response,
 		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
 	}
 	return &Response{Status: resp.StatusCode, Body: data}, nil
+}
+
+// hostPort is u's host with its port (80 by default).
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }
 
 // header returns fresh request headers with Basic auth, if configured.
