@@ -170,22 +170,25 @@ func (c *Call) snapshot(effects []transfer.Effect) snapshot {
 }
 
 // encode returns the snapshot's JSON, with its version, and whether it
-// differs from the last one queued (versions aside).
+// differs from the last one queued (versions aside). It encodes once, with
+// the next version: the version is the JSON's first member, so what
+// follows its comma is the snapshot without it.
 func (c *Call) encode(s *snapshot) ([]byte, bool) {
-	s.Version = 0
+	s.Version = c.version + 1
 	body, err := json.Marshal(s)
 	if err != nil {
+		s.Version = 0
 		c.log.Error().Err(err).Msg("encode call snapshot")
 		return nil, false
 	}
-	if bytes.Equal(body, c.lastSnap) && !c.persister.failed.Load() {
+	rest := body[bytes.IndexByte(body, ',')+1:]
+	if bytes.Equal(rest, c.lastSnap) && !c.persister.failed.Load() {
+		s.Version = 0
 		return nil, false
 	}
-	c.lastSnap = body
+	c.lastSnap = rest
 	c.version++
-	s.Version = c.version
-	b, _ := json.Marshal(s)
-	return b, true
+	return body, true
 }
 
 // persist queues the call's snapshot for writing, if it changed.

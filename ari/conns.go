@@ -48,9 +48,10 @@ type poolConn struct {
 	used time.Time // when it went back to the pool
 }
 
-// idleLimit is how long an unused connection is kept: well below Asterisk's
-// http.conf session_inactivity (30 s by default), so that Asterisk does not
-// close it while a request is on its way.
+// idleLimit is how long an unused connection is kept: below the time
+// Asterisk waits for the next request on a kept-alive connection (http.conf
+// session_keep_alive, 15 s by default), so that Asterisk rarely closes one
+// while a request is on its way (stillOpen catches the closes before).
 const idleLimit = 10 * time.Second
 
 func newConnPool(addr, host, prefix, username string, password Secret, max int) *connPool {
