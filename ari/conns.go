@@ -72,6 +72,13 @@ var errNoAnswer = errors.New("connection closed before an answer")
 var errNotWritten = errors.New("connection closed before the request was written")
 
 func (p *connPool) roundTrip(ctx context.Context, req *Request) (*Response, error) {
+	// A request whose context has ended is never sent, as with net/http:
+	// callers rely on it (a dial cut short by a stop must not reach
+	// Asterisk after the stop). select alone would not ensure it: it picks
+	// at random between a free slot and the ended context.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -158,6 +165,10 @@ func (p *connPool) exchange(ctx context.Context, c *poolConn, req *Request) (*Re
 	// A cancel without a deadline unblocks the read or write at once.
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	if err := ctx.Err(); err != nil {
+		// Ended while the connection was taken (or dialled): not sent.
+		return nil, false, err
+	}
 
 	w := c.bw
 	w.WriteString(req.Method)

@@ -315,3 +315,60 @@ func TestPoolReusesAfterDeadlinePassed(t *testing.T) {
 		t.Errorf("%d connections for three requests in a row, want 1", n)
 	}
 }
+
+// A request whose context has already ended never reaches the server, even
+// with a kept-alive connection free to carry it: callers take "cancelled"
+// for "not sent" (a dial cut short by a stop must not ring after it). The
+// server counts the request lines it reads off the wire.
+func TestPoolEndedContextSendsNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var posts, gets atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					l, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					switch {
+					case strings.HasPrefix(l, "POST "):
+						posts.Add(1)
+					case strings.HasPrefix(l, "GET "):
+						gets.Add(1)
+					case l == "\r\n":
+						fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+					}
+				}
+			}()
+		}
+	}()
+	tr := poolTransport(t, "http://"+ln.Addr().String())
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := 0; i < 200; i++ {
+		// A kept-alive connection waits in the pool for each try.
+		if _, err := tr.RoundTrip(context.Background(), &Request{Method: "GET", Path: "/warm"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.RoundTrip(ended, &Request{Method: "POST", Path: "/channels/c1/dial"}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("request %d with an ended context: %v", i, err)
+		}
+	}
+	if n := posts.Load(); n != 0 {
+		t.Errorf("%d of 200 requests with an ended context reached the server", n)
+	}
+	if n := gets.Load(); n != 200 {
+		t.Errorf("the server read %d of the 200 other requests", n)
+	}
+}
