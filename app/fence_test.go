@@ -216,9 +216,7 @@ func (p *pausingTransport) RoundTrip(ctx context.Context, req *ari.Request) (*ar
 	if req.Method+" "+req.Path == p.after {
 		p.pause()
 		time.Sleep(inFlightSettle)
-		p.recorder.mu.Lock()
-		p.mark = len(p.recorder.reqs)
-		p.recorder.mu.Unlock()
+		p.mark = len(p.recorder.requests())
 	}
 	return resp, err
 }

@@ -14,9 +14,9 @@ import (
 // Asterisk's bridge_holding starts music on a "holding_participant" that
 // joins with no announcer there, in the channel's music class ("default"
 // unless the dialplan set another with CHANNEL(musicclass)), and stops it
-// when the party leaves. Stasis gives a channel added
-// with no role that role with idle_mode "none" (res/stasis/stasis_bridge.c:
-// silence), so transferd names the role itself (joinParams). ARI's bridge
+// when the party leaves. Stasis gives a channel added with no role that
+// role with idle_mode "none" (res/stasis/stasis_bridge.c: silence), so
+// transferd names the role itself (joinParams). ARI's bridge
 // music (POST /bridges/{id}/moh) adds an announcer instead: an Announcer
 // channel pair and a thread of its own that play one class to every party.
 // With the music heard either way, the announcer cost Asterisk about 12 ms

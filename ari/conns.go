@@ -213,20 +213,15 @@ func (p *connPool) exchange(ctx context.Context, c *poolConn, req *Request) (*Re
 	if err != nil {
 		return nil, false, p.failed(ctx, fmt.Errorf("read answer: %w", err))
 	}
-	data, err := io.ReadAll(io.LimitReader(hr.Body, maxBody+1))
+	data, err := readAnswer(hr.Body)
 	hr.Body.Close()
 	if err != nil {
-		return nil, false, p.failed(ctx, fmt.Errorf("read answer: %w", err))
+		return nil, false, p.failed(ctx, err)
 	}
-	if len(data) > maxBody {
-		return nil, false, fmt.Errorf("answer larger than %d bytes", maxBody)
-	}
-	if stop() == false {
-		// The cancel fired meanwhile and spoiled the connection's
-		// deadline; the answer itself is whole.
-		return &Response{Status: hr.StatusCode, Body: data}, false, nil
-	}
-	return &Response{Status: hr.StatusCode, Body: data}, !hr.Close, nil
+	// stop is false when the cancel fired meanwhile and spoiled the
+	// connection's deadline: the answer itself is whole, the connection
+	// is not kept.
+	return &Response{Status: hr.StatusCode, Body: data}, stop() && !hr.Close, nil
 }
 
 // failed reports a connection error as the ctx's error when the ctx ended

@@ -266,20 +266,34 @@ func TestPoolNoAnswerRetriesOnlyGET(t *testing.T) {
 	}
 }
 
-// The pool's request parses as HTTP/1.1 (checked with net/http's reader).
-func TestPoolRequestParses(t *testing.T) {
+// rawServer serves each connection with serve on a TCP listener of its
+// own, below net/http's server, and returns its address.
+func rawServer(t *testing.T, serve func(c net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	got := make(chan *http.Request, 1)
+	t.Cleanup(func() { ln.Close() })
 	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c)
+			}()
 		}
-		defer c.Close()
+	}()
+	return ln.Addr().String()
+}
+
+// The pool's request parses as HTTP/1.1 (checked with net/http's reader).
+func TestPoolRequestParses(t *testing.T) {
+	got := make(chan *http.Request, 1)
+	addr := rawServer(t, func(c net.Conn) {
 		r, err := http.ReadRequest(bufio.NewReader(c))
 		if err != nil {
 			got <- nil
@@ -287,13 +301,13 @@ func TestPoolRequestParses(t *testing.T) {
 		}
 		got <- r
 		fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-	}()
-	tr := poolTransport(t, "http://"+ln.Addr().String())
+	})
+	tr := poolTransport(t, "http://"+addr)
 	if _, err := tr.RoundTrip(context.Background(), &Request{Method: "DELETE", Path: "/bridges/b1"}); err != nil {
 		t.Fatal(err)
 	}
 	r := <-got
-	if r == nil || r.Method != "DELETE" || r.RequestURI != "/ari/bridges/b1" || r.Host != ln.Addr().String() {
+	if r == nil || r.Method != "DELETE" || r.RequestURI != "/ari/bridges/b1" || r.Host != addr {
 		t.Errorf("parsed %+v", r)
 	}
 }
@@ -321,39 +335,25 @@ func TestPoolReusesAfterDeadlinePassed(t *testing.T) {
 // for "not sent" (a dial cut short by a stop must not ring after it). The
 // server counts the request lines it reads off the wire.
 func TestPoolEndedContextSendsNothing(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	var posts, gets atomic.Int32
-	go func() {
+	addr := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			l, err := br.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					l, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					switch {
-					case strings.HasPrefix(l, "POST "):
-						posts.Add(1)
-					case strings.HasPrefix(l, "GET "):
-						gets.Add(1)
-					case l == "\r\n":
-						fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-					}
-				}
-			}()
+			switch {
+			case strings.HasPrefix(l, "POST "):
+				posts.Add(1)
+			case strings.HasPrefix(l, "GET "):
+				gets.Add(1)
+			case l == "\r\n":
+				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+			}
 		}
-	}()
-	tr := poolTransport(t, "http://"+ln.Addr().String())
+	})
+	tr := poolTransport(t, "http://"+addr)
 	ended, cancel := context.WithCancel(context.Background())
 	cancel()
 	for i := 0; i < 200; i++ {

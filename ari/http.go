@@ -148,14 +148,23 @@ func (t *HTTPTransport) RoundTrip(ctx context.Context, req *Request) (*Response,
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	data, err := readAnswer(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	return &Response{Status: resp.StatusCode, Body: data}, nil
+}
+
+// readAnswer reads an answer's body, at most maxBody bytes of it.
+func readAnswer(body io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(body, maxBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("read answer: %w", err)
 	}
 	if len(data) > maxBody {
 		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
 	}
-	return &Response{Status: resp.StatusCode, Body: data}, nil
+	return data, nil
 }
 
 // hostPort is u's host with its port (80 by default).

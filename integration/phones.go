@@ -26,9 +26,9 @@ type Phones struct {
 
 	mu     sync.Mutex
 	phones map[ari.ChannelID]*Phone
-	mics   map[ari.ChannelID]ari.BridgeID // a handset's microphone (startMic)
-	rings  map[string][]*Phone            // rung and not yet taken, by tag
-	rang   chan struct{}                  // closed and replaced at each ring
+	mics   map[ari.ChannelID]bool // handsets with a microphone (startMic)
+	rings  map[string][]*Phone    // rung and not yet taken, by tag
+	rang   chan struct{}          // closed and replaced at each ring
 	stop   func()
 	done   chan struct{}
 }
@@ -48,7 +48,7 @@ type Phone struct {
 // NewPhones starts the phones application on client. Run is started here.
 func NewPhones(ctx context.Context, client *ari.Client) *Phones {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &Phones{Client: client, phones: map[ari.ChannelID]*Phone{}, mics: map[ari.ChannelID]ari.BridgeID{}, rings: map[string][]*Phone{}, rang: make(chan struct{}), stop: cancel, done: make(chan struct{})}
+	p := &Phones{Client: client, phones: map[ari.ChannelID]*Phone{}, mics: map[ari.ChannelID]bool{}, rings: map[string][]*Phone{}, rang: make(chan struct{}), stop: cancel, done: make(chan struct{})}
 	sub := client.Subscribe(ari.Filter{App: PhonesApp})
 	go func() { _ = client.Run(ctx) }()
 	go func() {
@@ -286,11 +286,11 @@ func (ph *Phone) Answer(ctx context.Context) error {
 func (p *Phones) startMic(ctx context.Context, id ari.ChannelID) error {
 	bridge := MicBridge(id)
 	p.mu.Lock()
-	if _, ok := p.mics[id]; ok {
+	if p.mics[id] {
 		p.mu.Unlock()
 		return nil
 	}
-	p.mics[id] = bridge
+	p.mics[id] = true
 	p.mu.Unlock()
 	if _, err := p.Client.Bridges.Create(ctx, ari.BridgeParams{ID: bridge, Type: "mixing,video_sfu"}); err != nil {
 		return fmt.Errorf("handset %s's microphone: %w", id, err)
@@ -317,11 +317,11 @@ func MicBridge(id ari.ChannelID) ari.BridgeID {
 // stopMic destroys the handset's microphone bridge once it has left.
 func (p *Phones) stopMic(ctx context.Context, id ari.ChannelID) {
 	p.mu.Lock()
-	bridge, ok := p.mics[id]
+	ok := p.mics[id]
 	delete(p.mics, id)
 	p.mu.Unlock()
 	if ok {
-		_ = p.Client.Bridges.Destroy(ctx, bridge)
+		_ = p.Client.Bridges.Destroy(ctx, MicBridge(id))
 	}
 }
 
