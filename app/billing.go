@@ -114,21 +114,23 @@ func (c *Call) deferMove(m transfer.Move) bool {
 	return true
 }
 
-// clearForWaiter runs before a Move into a bridge the transferor leaves
-// as the transfer turns blond (she hung up, completed, or was blind while
-// the target rings): she is taken out of the bridge first. Asterisk's CDR
-// engine pairs a party entering a bridge with everyone still in it, a
-// channel that is hanging up included, and the transferor's CDR has run
-// since the transfer started (her wait alone, hearing ringback): were she
-// still there when the transferee came back, that wait would be billed as
-// talk with him, or not, by the race between her hangup and the move. Out
-// first, her wait is billed to nobody, every time. The removal returns
-// once she has left (Asterisk departs the channel before answering); an
-// error means she was already out (or gone), which is what is wanted. It
-// costs one request, only on this transition.
+// clearForWaiter runs before a Move into the call bridge when the
+// transferor leaves it: as the transfer turns blond (she hung up,
+// completed, or was blind while the target rings), and as it completes
+// (she hung up, or completed, while talking to the target). She is taken
+// out of the bridge first. Asterisk's CDR engine pairs a party entering a
+// bridge with everyone still in it, a channel that is hanging up included:
+// were she still there when the transferee came back, her wait alone
+// (blond) or her talk with the target (completed) would be billed as talk
+// with him, or not, by the race between her hangup and the move (a CI run
+// had Alice's hangup land 1 ms after Bob's return: her CDR with Bob ran on
+// to her hangup). Out first, the records are the same every time. The
+// removal returns once she has left (Asterisk departs the channel before
+// answering); an error means she was already out (or gone), which is what
+// is wanted. It costs one request, only on these transitions.
 func (c *Call) clearForWaiter(ctx context.Context, m transfer.Move) {
 	t := c.xfer
-	if t == nil || t.State != transfer.Blond || m.Channel == t.Transferor || m.Bridge != string(c.bridge) {
+	if t == nil || (t.State != transfer.Blond && t.State != transfer.Completed) || m.Channel == t.Transferor || m.Bridge != string(c.bridge) {
 		return
 	}
 	if err := c.app.client.Bridges.RemoveChannel(ctx, c.bridge, ari.ChannelID(t.Transferor)); err != nil {

@@ -62,6 +62,29 @@ func TestBlondTransferorOutBeforeTransfereeBack(t *testing.T) {
 	}
 }
 
+// The transferor hangs up while talking to the target (the transfer
+// completes): she is out of the call bridge before the transferee comes
+// back to it. A CI run had her hangup reach the bridge 1 ms after him, and
+// her CDR with him ran on to her hangup.
+func TestCompletedTransferorOutBeforeTransfereeBack(t *testing.T) {
+	rec := &recorder{}
+	var held []time.Duration
+	c := talkingCall(t, rec, &held)
+	startAttended(t, rec, c)
+	ctx := context.Background()
+	c.onEvent(ctx, &ari.Dial{Peer: ari.Channel{ID: ari.ChannelID(c.xfer.Target)}, Dialstatus: "ANSWER"})
+	n := len(rec.requests())
+	c.onEvent(ctx, &ari.ChannelHangupRequest{Channel: ari.Channel{ID: "c1"}})
+	reqs := rec.requests()[n:]
+	out, back := index(reqs, "POST /bridges/c1/removeChannel"), index(reqs, "POST /bridges/c1/addChannel")
+	if out < 0 || back < 0 || out > back {
+		t.Fatalf("want the transferor removed from c1 before the transferee is added back; requests %q", reqs)
+	}
+	if c.xfer != nil || c.lastXfer == nil || c.lastXfer.Outcome.String() != "completed" {
+		t.Fatalf("transfer %+v, last %+v; want it completed", c.xfer, c.lastXfer)
+	}
+}
+
 // What billing costs, in requests, for a completed attended transfer and
 // for a partial one: pinned so a change of cost is seen (and said in the
 // README's billing section).
@@ -76,6 +99,7 @@ func TestBillingRequestsPerTransfer(t *testing.T) {
 			want: []string{
 				"POST /channels/c1/variable",             // CDR(userfield) transferor
 				"POST /channels/c1-cel-1",                // TRANSFERD_START
+				"POST /bridges/c1/removeChannel",         // the transferor out before Bob is back
 				"POST /channels/c1-b/variable",           // outcome on the transferee
 				"POST /channels/c1-x1-target-1/variable", // outcome on the target
 				"POST /channels/c1-cel-2",                // TRANSFERD_END
