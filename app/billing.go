@@ -79,10 +79,13 @@ func (c *Call) startJoin(ctx context.Context, l *leg) func() {
 	})
 	return func() {
 		if err := r.wait(); err != nil {
-			// The leg is going (its hangup events follow) or Asterisk
-			// failed: the machine learns it from the events, as for any
-			// lost party.
+			// The leg is going (its hangup events follow, and the machine
+			// learns it from them) or Asterisk failed: then the leg is
+			// answered and in no bridge, and whoever waited for it hears
+			// nothing. The layout has it in its bridge, so a reconcile
+			// pass adds it again (a leg gone meanwhile is left out).
 			c.log.Warn().Err(err).Str(keyChannelID, string(l.id)).Str(keyBridgeID, string(b)).Msg("join answered leg")
+			c.effectFailed(err)
 			return
 		}
 		c.holdMusicBack(ctx, b)

@@ -230,3 +230,32 @@ func TestCELOriginatorStays(t *testing.T) {
 		})
 	}
 }
+
+// The target answers but Asterisk refuses its join: it is answered and in
+// no bridge, so nobody hears it. The call schedules a reconcile pass, whose
+// layout puts it in the call bridge (a failure used to be only logged).
+func TestFailedJoinAtAnswerReconciles(t *testing.T) {
+	rec := &recorder{}
+	var held []time.Duration
+	c := talkingCall(t, rec, &held)
+	startAttended(t, rec, c)
+	target := ari.ChannelID(c.xfer.Target)
+	rec.mu.Lock()
+	rec.fail = map[string]int{"POST /bridges/c1/addChannel": 500}
+	rec.mu.Unlock()
+	c.onEvent(context.Background(), &ari.Dial{Peer: ari.Channel{ID: target}, Dialstatus: "ANSWER"})
+	t.Cleanup(func() {
+		if c.sync.retry != nil {
+			c.sync.retry.Stop()
+		}
+	})
+	if !slices.Contains(rec.requests(), "POST /bridges/c1/addChannel") {
+		t.Fatalf("no join sent: %q", rec.requests())
+	}
+	if !c.sync.dirty || c.sync.retry == nil {
+		t.Fatalf("failed join left alone: dirty %v, pass scheduled %v", c.sync.dirty, c.sync.retry != nil)
+	}
+	if lay := c.layout(); lay.where[target] != c.bridge {
+		t.Fatalf("layout puts the answered target in %q, want the call bridge %q", lay.where[target], c.bridge)
+	}
+}

@@ -193,6 +193,8 @@ func traceEvent(s stamped) {
 		extra = e.Playback.TargetURI + " " + e.Playback.MediaURI
 	case *ari.BridgeMerged:
 		extra = fmt.Sprintf("%s <- %s", e.Bridge.ID, e.BridgeFrom.ID)
+	case *ari.ChannelVarset:
+		extra = e.Variable
 	}
 	fmt.Printf("  %s local=%s %-24s %s %s\n", ev.GetTimestamp(), s.at.Format("15:04:05.000000"), ev.GetType(), strings.Join(parts, ","), extra)
 }
