@@ -352,17 +352,21 @@ func (c *Call) queuePersist(q *queued, remove bool) {
 }
 
 // flush writes the queued snapshots; wait: after persistDelay (or a hurry).
+// What is queued while a write runs waits persistDelay again, unless
+// hurried: a call's moments come in bursts (its callee dialled, then in
+// Stasis 1 ms later, then answered), and a writer that went straight on
+// wrote each of them.
 func (c *Call) flush(wait bool) {
 	p := &c.persister
-	if wait {
-		t := time.NewTimer(persistDelay)
-		select {
-		case <-t.C:
-		case <-p.hurry:
-			t.Stop()
+	for first := true; ; first = false {
+		if wait || !first {
+			t := time.NewTimer(persistDelay)
+			select {
+			case <-t.C:
+			case <-p.hurry:
+				t.Stop()
+			}
 		}
-	}
-	for {
 		p.mu.Lock()
 		q, remove := p.pending, p.remove
 		p.pending, p.remove = nil, false
