@@ -34,7 +34,7 @@ type PartyInfo struct {
 	Role    string `json:"role"`
 	Number  string `json:"number,omitempty"`
 	Name    string `json:"name,omitempty"` // caller id name, when Asterisk gave one
-	State   string `json:"state"`          // ringing, up, gone
+	State   string `json:"state"`          // ringing, up, held, gone
 }
 
 // TransferInfo is a transfer as the API shows it.
@@ -78,12 +78,15 @@ func (c *Call) snapshotInfo() CallInfo {
 	if c.ended {
 		info.State = "ended"
 	}
+	held := c.heldParty()
 	for _, id := range c.order {
 		l := c.legs[id]
 		st := "ringing"
 		switch {
 		case l.gone:
 			st = "gone"
+		case l.answered && l.id == held:
+			st = "held"
 		case l.answered:
 			st = "up"
 		}
@@ -97,6 +100,20 @@ func (c *Call) snapshotInfo() CallInfo {
 	}
 	info.Converging = !c.ended && (c.sync.dirty || len(c.sync.deferred) > 0)
 	return info
+}
+
+// heldParty is the party transferd keeps in a hold bridge, hearing music:
+// the open transfer's held party, or the party held while the transferor
+// types the number (prehold.go), when no transfer is open yet. The API
+// and the page said "up" for him, as if he still talked.
+func (c *Call) heldParty() ari.ChannelID {
+	switch {
+	case c.xfer != nil && c.xfer.HoldBridge != "":
+		return ari.ChannelID(c.xfer.Held)
+	case c.xfer == nil && c.prehold != nil:
+		return c.prehold.transferee
+	}
+	return ""
 }
 
 func transferInfo(t transfer.Transfer) *TransferInfo {

@@ -146,8 +146,8 @@ func mismatch(info *app.CallInfo, l callLayout) string {
 			bad = append(bad, fmt.Sprintf("%s reported gone but is %s", id, st))
 		case p.State != "gone" && !ok:
 			bad = append(bad, fmt.Sprintf("%s reported %s but is gone", id, p.State))
-		case p.State == "up" && st != "Up":
-			bad = append(bad, fmt.Sprintf("%s reported up but is %s", id, st))
+		case (p.State == "up" || p.State == "held") && st != "Up":
+			bad = append(bad, fmt.Sprintf("%s reported %s but is %s", id, p.State, st))
 		case p.State == "ringing" && st == "Up":
 			bad = append(bad, fmt.Sprintf("%s reported ringing but is Up", id))
 		}

@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/transferd/transferd/app"
+	"github.com/transferd/transferd/ari"
 )
 
 // Scenario 17: the transferee is held as soon as the code's prefix (*2) is
@@ -33,6 +36,10 @@ func TestScenario17HoldWhileTyping(t *testing.T) {
 		if c := s.app.Call(string(call)); c.Info().Transfer != nil {
 			t.Fatalf("%s: a transfer before the number: %+v", abandon.name, c.Info().Transfer)
 		}
+		// The API says Bob is held, not talking.
+		if st := partyState(s.app.Call(string(call)).Info(), bobLeg); st != "held" {
+			t.Fatalf("%s: Bob is %q in the API while he is held before the number, want held", abandon.name, st)
+		}
 		mb = bob.Mark()
 		if abandon.digits != "" {
 			s.press(alice, abandon.digits)
@@ -41,10 +48,16 @@ func TestScenario17HoldWhileTyping(t *testing.T) {
 		s.together(call, bobLeg)
 		s.noHoldBridge()
 		s.silent(bob, mb, "music on hold after "+abandon.name)
+		if st := partyState(s.app.Call(string(call)).Info(), bobLeg); st != "up" {
+			t.Fatalf("%s: Bob is %q in the API once back with Alice, want up", abandon.name, st)
+		}
 	}
 
 	carol := s.startTransfer(alice, bob, "2600")
 	s.transferState(call, "CallingTarget")
+	if st := partyState(s.app.Call(string(call)).Info(), bobLeg); st != "held" {
+		t.Fatalf("Bob is %q in the API while Carol rings, want held", st)
+	}
 	if id := s.app.Call(string(call)).Info().Transfer.ID; !strings.HasSuffix(id, "-x3") {
 		t.Fatalf("transfer id %s, want the third (two abandoned codes took x1 and x2)", id)
 	}
@@ -77,4 +90,15 @@ func TestReconcileRestartWhileTyping(t *testing.T) {
 	s.consultAndComplete(call, bob, carol)
 	s.noHoldBridge()
 	s.callGone()
+}
+
+// partyState is what the API says of channel id in info ("" when it is
+// not a party).
+func partyState(info app.CallInfo, id ari.ChannelID) string {
+	for _, p := range info.Parties {
+		if p.Channel == string(id) {
+			return p.State
+		}
+	}
+	return ""
 }

@@ -550,7 +550,7 @@
         li.append(b);
       };
       if (p.state === 'ringing') badge('ringing', 'ringing');
-      if (p.channel_id === onHold) badge('on hold', 'hold');
+      if (p.state === 'held' || p.channel_id === onHold) badge('on hold', 'hold');
       if (t && p.channel_id === t.transferor) badge('transferring', 'xfer');
       return li;
     }));
