@@ -125,12 +125,12 @@ func (c *Call) deferMove(m transfer.Move) bool {
 // bridge with everyone still in it, a channel that is hanging up included:
 // were she still there when the transferee came back, her wait alone
 // (blond) or her talk with the target (completed) would be billed as talk
-// with him, or not, by the race between her hangup and the move (a CI run
-// had Alice's hangup land 1 ms after Bob's return: her CDR with Bob ran on
-// to her hangup). Out first, the records are the same every time. The
-// removal returns once she has left (Asterisk departs the channel before
-// answering); an error means she was already out (or gone), which is what
-// is wanted. It costs one request, only on these transitions.
+// with him, or not, by the race between her hangup and the move (her
+// hangup can reach the bridge a millisecond after him). Out first, the
+// records are the same every time. The removal returns once she has left
+// (Asterisk departs the channel before answering); an error means she was
+// already out (or gone), which is what is wanted. It costs one request,
+// only on these transitions.
 func (c *Call) clearForWaiter(ctx context.Context, m transfer.Move) {
 	t := c.xfer
 	if t == nil || (t.State != transfer.Blond && t.State != transfer.Completed) || m.Channel == t.Transferor || m.Bridge != string(c.bridge) {

@@ -105,7 +105,7 @@ func (c *Call) snapshotInfo() CallInfo {
 // heldParty is the party transferd keeps in a hold bridge, hearing music:
 // the open transfer's held party, or the party held while the transferor
 // types the number (prehold.go), when no transfer is open yet. The API
-// and the page said "up" for him, as if he still talked.
+// calls him "held", not "up": he does not talk to anyone.
 func (c *Call) heldParty() ari.ChannelID {
 	switch {
 	case c.xfer != nil && c.xfer.HoldBridge != "":

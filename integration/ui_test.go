@@ -520,6 +520,9 @@ func TestUIOperatorPage(t *testing.T) {
 	b.screenshot(dir, "ui-phone-pad.png", 390, 844)
 	b.tap(cardCSS + ` [data-action="transfer"]`)
 	b.until("ringing 2600", fmt.Sprintf(`%s.dataset.transferState === 'CallingTarget' && %s.querySelector('.transfer-status').textContent === 'Ringing 2600 · 2001 on hold'`, card(call), card(call)))
+	// Bob's line says so from his state ("held"), Alice's does not.
+	b.until("Bob on hold", fmt.Sprintf(`!!%s.querySelector('.party[data-channel=%q] .badge.hold') && !%s.querySelector('.party:not([data-channel=%q]) .badge.hold')`,
+		card(call), string(bobLeg), card(call), string(bobLeg)))
 	b.until("ringing: cancel, complete, swap, three-way", shown(call, `[data-action="cancel"]`)+` && `+shown(call, `[data-action="complete"]`)+` && `+
 		shown(call, `[data-action="swap"]`)+` && `+shown(call, `[data-action="threeway"]`)+` && !`+shown(call, `[data-action="open-transfer"]`)+
 		` && !`+shown(call, `.transfer-panel`)+` && !`+shown(call, `.action-error`))

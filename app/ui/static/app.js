@@ -357,17 +357,14 @@
   }
 
   // held is the channel on hold in the transfer's state, if any.
-  function held(t, c) {
-    if (!t) return '';
-    switch (t.state) {
-      case 'CallingTarget': case 'Consulting': case 'WaitToRetransfer': case 'WaitToRecall':
-        return t.transferee;
-      case 'Hesitant': case 'DoubleChecking': {
-        const target = live(c).filter((p) => p.role === 'target').pop();
-        return target ? target.channel_id : '';
-      }
-      default: return '';
-    }
+  // A target that still rings while the transferor is back with the
+  // transferee (Hesitant) joins the hold bridge when it answers; the
+  // server calls it ringing (a party has one state), the page shows both.
+  // Every other party on hold is one whose state is "held".
+  function ringsIntoHold(t, c) {
+    if (!t || t.state !== 'Hesitant') return '';
+    const target = live(c).filter((p) => p.role === 'target').pop();
+    return target ? target.channel_id : '';
   }
 
   function transferWords(t, c) {
@@ -531,7 +528,7 @@
     card.state.textContent = over ? 'Ended' : c.state === 'dialing' ? 'Ringing' : c.state === 'talking' ? 'Connected' : c.state;
     card.duration.textContent = duration(c);
 
-    const onHold = held(t, c);
+    const intoHold = ringsIntoHold(t, c);
     card.parties.replaceChildren(...live(c).map((p) => {
       const li = document.createElement('li');
       li.className = 'party';
@@ -550,7 +547,7 @@
         li.append(b);
       };
       if (p.state === 'ringing') badge('ringing', 'ringing');
-      if (p.state === 'held' || p.channel_id === onHold) badge('on hold', 'hold');
+      if (p.state === 'held' || p.channel_id === intoHold) badge('on hold', 'hold');
       if (t && p.channel_id === t.transferor) badge('transferring', 'xfer');
       return li;
     }));
