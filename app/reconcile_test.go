@@ -18,14 +18,22 @@ type noteStore struct {
 	rec   *recorder
 	mu    sync.Mutex
 	saved [][]byte
+	at    []time.Time // when each was saved
+	// gate, when set, holds each Save until a value is received from it
+	// (or it is closed).
+	gate chan struct{}
 }
 
 func (s *noteStore) Save(_ context.Context, id string, b []byte) error {
+	if s.gate != nil {
+		<-s.gate
+	}
 	s.rec.mu.Lock()
 	s.rec.reqs = append(s.rec.reqs, "SAVE "+id)
 	s.rec.mu.Unlock()
 	s.mu.Lock()
 	s.saved = append(s.saved, append([]byte(nil), b...))
+	s.at = append(s.at, time.Now())
 	s.mu.Unlock()
 	return nil
 }
