@@ -3,7 +3,6 @@ package ari
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -54,13 +53,10 @@ type poolConn struct {
 // while a request is on its way (stillOpen catches the closes before).
 const idleLimit = 10 * time.Second
 
-func newConnPool(addr, host, prefix, username string, password Secret, max int) *connPool {
-	p := &connPool{addr: addr, host: host, prefix: prefix, max: max,
+// newConnPool: auth is the Authorization header's value (basicAuth), or "".
+func newConnPool(addr, host, prefix, auth string, max int) *connPool {
+	return &connPool{addr: addr, host: host, prefix: prefix, auth: auth, max: max,
 		slots: make(chan struct{}, max), maxIdle: idleLimit}
-	if username != "" || password != "" {
-		p.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(username+":"+string(password)))
-	}
-	return p
 }
 
 // errNoAnswer marks a request written on a connection that closed before

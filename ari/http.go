@@ -87,7 +87,7 @@ func NewHTTPTransport(opts HTTPOptions) (*HTTPTransport, error) {
 	client := opts.Client
 	var pool *connPool
 	if client == nil && u.Scheme == "http" {
-		pool = newConnPool(hostPort(u), u.Host, u.Path, opts.Username, opts.Password, DefaultMaxConns)
+		pool = newConnPool(hostPort(u), u.Host, u.Path, basicAuth(opts.Username, opts.Password), DefaultMaxConns)
 	}
 	if client == nil {
 		// Not http.DefaultClient: a private pool keeps our idle connections
@@ -178,11 +178,21 @@ func hostPort(u *url.URL) string {
 // header returns fresh request headers with Basic auth, if configured.
 func (t *HTTPTransport) header() http.Header {
 	h := http.Header{}
-	if t.username != "" || t.password != "" {
-		r := http.Request{Header: h}
-		r.SetBasicAuth(t.username, string(t.password))
+	if v := basicAuth(t.username, t.password); v != "" {
+		h.Set("Authorization", v)
 	}
 	return h
+}
+
+// basicAuth is the Authorization header's value for the credentials, or ""
+// when there are none. Both REST paths and the websocket handshake use it.
+func basicAuth(username string, password Secret) string {
+	if username == "" && password == "" {
+		return ""
+	}
+	r := http.Request{Header: http.Header{}}
+	r.SetBasicAuth(username, string(password))
+	return r.Header.Get("Authorization")
 }
 
 // encodeQuery is url.Values.Encode with spaces as %20 rather than '+':
