@@ -38,6 +38,9 @@ const (
 type billingState struct {
 	blind   bool // the target is dialled for the transferee
 	started bool // TRANSFERD_START was raised
+	// startDue: TRANSFERD_START waits for the target's ringing
+	// (celStartDue).
+	startDue bool
 	// holdEmptied: a ringing leg was to go on hold instead of the party
 	// that left the hold bridge, so the bridge may have had nobody but its
 	// music, which Asterisk then drops (the ARI music channel is "lonely").
@@ -266,7 +269,7 @@ func (c *Call) celStart(ctx context.Context) {
 	if c.xfer == nil || c.bill.started {
 		return
 	}
-	c.bill.started = true
+	c.bill.started, c.bill.startDue = true, false
 	kind := "attended"
 	if c.bill.blind {
 		kind = "blind"
@@ -277,6 +280,26 @@ func (c *Call) celStart(ctx context.Context) {
 	// Asterisk (it is sent in the background).
 	c.celEvent(ctx, "start", fmt.Sprintf("transfer=%s;call=%s;kind=%s;transferor=%s;transferee=%s;target=%s",
 		t.ID, c.id, kind, t.Transferor, t.Transferee, t.Number), t.Transferee, t.Transferor)
+}
+
+// celStartDue raises the TRANSFERD_START that a transfer's start left
+// due, once a leg of the transfer rings, answers or fails (or, in
+// markFinish, when the transfer ends first). Raised at the start itself,
+// its originate (a Local channel and its dialplan, milliseconds of
+// Asterisk's work) landed while Asterisk created and dialled the target,
+// and the target rang later by as much. It is raised after the step that
+// the dial event caused, so that step's requests do not queue behind it
+// either. The event's time is then the target's ringing, a few
+// milliseconds after the code; its text names the same transfer.
+func (c *Call) celStartDue(ctx context.Context, l *leg, dialstatus string) {
+	if !c.bill.startDue || c.xfer == nil || !c.inTransfer(l.id) {
+		return
+	}
+	switch dialstatus {
+	case "", "PROCEEDING":
+		return // the dial's start, or the network's "trying": not yet
+	}
+	c.celStart(ctx)
 }
 
 // markFinish writes the outcome on every leg of the transfer still up and

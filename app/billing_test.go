@@ -185,9 +185,9 @@ func (r *celOriginators) RoundTrip(ctx context.Context, req *ari.Request) (*ari.
 	return r.recorder.RoundTrip(ctx, req)
 }
 
-// A blind transfer hangs its transferor up right after it starts, while
-// TRANSFERD_START is still on its way (it is sent in the background): the
-// event's originator is the transferee, who stays. And an originator that
+// A blind transfer hangs its transferor up right after it starts, before
+// TRANSFERD_START (raised when the target rings): the event's originator
+// is the transferee, who stays. And an originator that
 // is gone all the same (400) does not lose the event: it is raised without.
 func TestCELOriginatorStays(t *testing.T) {
 	for _, tc := range []struct {
@@ -215,9 +215,14 @@ func TestCELOriginatorStays(t *testing.T) {
 			c.addLeg(&leg{id: "c1", role: roleCaller, number: "1001", callback: "1001", answered: true})
 			c.addLeg(&leg{id: "c1-b", role: roleCallee, number: "2001", callback: "2001", answered: true})
 			c.phase = phaseTalking
-			if _, err := c.startTransfer(context.Background(), c.legs["c1"], "2600", nil, true); err != nil {
+			ctx := context.Background()
+			if _, err := c.startTransfer(ctx, c.legs["c1"], "2600", nil, true); err != nil {
 				t.Fatalf("startTransfer: %v", err)
 			}
+			if c.cel != nil {
+				t.Fatal("TRANSFERD_START raised before the target rings")
+			}
+			c.onEvent(ctx, &ari.Dial{Peer: ari.Channel{ID: ari.ChannelID(c.xfer.Target)}, Dialstatus: "RINGING"})
 			if c.cel == nil {
 				t.Fatal("no CEL event raised")
 			}

@@ -589,6 +589,7 @@ func (c *Call) onEvent(ctx context.Context, ev ari.Event) {
 		default:
 			c.onDialFailed(ctx, l, e.Dialstatus)
 		}
+		c.celStartDue(ctx, l, e.Dialstatus)
 	case *ari.ChannelStateChange:
 		// A second source of "answered", for legs whose Dial event was missed.
 		if l := c.legs[e.Channel.ID]; l != nil && e.Channel.State == "Up" && l.role != roleCaller {

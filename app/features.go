@@ -207,7 +207,7 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 	c.apply(ctx, effects, nil)
 	c.prehold = nil // its work is the transfer's now
 	c.drain(ctx)
-	c.celStart(ctx)
+	c.bill.startDue = true // raised once the target rings (celStartDue)
 	if blind && c.xfer != nil && c.xfer.ID == id {
 		c.hangup(ctx, l.id, "normal")
 	}
