@@ -146,6 +146,7 @@ type TransferConfig struct {
 	CallbackRetries   int            `yaml:"callback_retries"`   // atxfercallbackretries
 	MOH               string         `yaml:"moh"`                // class for the transferee on hold
 	Ringback          string         `yaml:"ringback"`           // media played while a leg rings
+	DialTone          string         `yaml:"dial_tone"`          // to the transferor while she types the number; "" none
 	FailSound         string         `yaml:"fail_sound"`         // to the transferor on failure; "" none
 	CompleteSound     string         `yaml:"complete_sound"`     // reserved: confirmation tone
 	OnTransfereeLeft  string         `yaml:"on_transferee_left"` // keep or cancel the ringing target
@@ -189,6 +190,7 @@ func DefaultConfig() Config {
 				CallbackRetries:  2,
 				MOH:              "default",
 				Ringback:         "tone:ring",
+				DialTone:         "tone:dial",
 				FailSound:        "sound:beeperr",
 				OnTransfereeLeft: "keep",
 				Fallback:         FallbackConfig{Kind: "hangup", Sound: "sound:vm-goodbye"},
@@ -459,7 +461,7 @@ func (a AccountConfig) validate(prefix string, lines sourceLines) []error {
 	}
 	// Every media value goes through the one rule of package media.
 	for _, f := range []struct{ key, v string }{
-		{"transfer.ringback", t.Ringback}, {"transfer.fail_sound", t.FailSound},
+		{"transfer.ringback", t.Ringback}, {"transfer.dial_tone", t.DialTone}, {"transfer.fail_sound", t.FailSound},
 		{"transfer.complete_sound", t.CompleteSound}, {"transfer.fallback.sound", t.Fallback.Sound},
 	} {
 		if f.v != "" {

@@ -26,6 +26,7 @@ func TestConfigMediaRefused(t *testing.T) {
 		key  string // the key the error names, account "a"
 	}{
 		{"accounts: {a: {transfer: {ringback: %q}}}", "accounts.a.transfer.ringback"},
+		{"accounts: {a: {transfer: {dial_tone: %q}}}", "accounts.a.transfer.dial_tone"},
 		{"accounts: {a: {transfer: {fail_sound: %q}}}", "accounts.a.transfer.fail_sound"},
 		{"accounts: {a: {transfer: {complete_sound: %q}}}", "accounts.a.transfer.complete_sound"},
 		{"accounts: {a: {transfer: {fallback: {sound: %q}}}}", "accounts.a.transfer.fallback.sound"},

@@ -65,6 +65,9 @@ func (c *Call) onDigitResult(ctx context.Context, l *leg, r featurecode.Result) 
 	// Digits the matcher gives up on (outside a sequence, or an abandoned
 	// sequence) go on to the other party whatever the result's kind.
 	c.forward(ctx, l, r.Forward)
+	if h := c.prehold; h != nil && h.transferor == l.id {
+		c.stopDialTone(h) // her first digit after the prefix
+	}
 	c.keepPreHold(ctx, l, r)
 	switch r.Kind {
 	case featurecode.Pending:
@@ -204,6 +207,7 @@ func (c *Call) startTransfer(ctx context.Context, l *leg, number string, data ma
 	c.xferLog.Info().Str("transferor", string(l.id)).Str("transferee", string(others[0].id)).Str("target", number).
 		Bool("blind", blind).Stringer("to", t.State).Msg("transfer started")
 	c.markStart(ctx, l, blind)
+	c.stopDialTone(c.prehold) // sent at her first digit already, as a rule
 	c.apply(ctx, effects, nil)
 	c.prehold = nil // its work is the transfer's now
 	c.drain(ctx)

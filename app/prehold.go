@@ -52,6 +52,11 @@ type preHold struct {
 	class      string    // its music class
 	held       *inflight // the mark, the bridge and the move; err nil: he is in it
 	music      *inflight // the music, once held; err nil: it plays
+	// The transferor's dial tone (transfer.dial_tone; nil: none), played
+	// until her next digit.
+	tone     *inflight
+	toneID   ari.PlaybackID
+	toneStop *inflight // its stop, once sent
 }
 
 // moved waits for the move and says whether the transferee is held.
@@ -120,6 +125,7 @@ func (c *Call) preHoldFor(ctx context.Context, l *leg) {
 		}
 		return nil
 	})
+	c.startDialTone(ctx, h)
 	held := h.held
 	h.music = goRequest(func() error {
 		defer cancel()
@@ -151,6 +157,13 @@ func (c *Call) releasePreHold(ctx context.Context, why string) {
 	}
 	c.prehold = nil
 	c.xferCount++
+	c.stopDialTone(h)
+	if h.toneStop != nil {
+		// Stopped before he comes back: while a playback holds her bridge
+		// channel, Asterisk did not carry out his move back (it hung
+		// until its timeout in TestScenario17HoldWhileTyping).
+		_ = h.toneStop.wait()
+	}
 	cl := c.app.client
 	log := c.log.With().Str(keyTransferID, h.id).Str(keyBridgeID, string(h.bridge)).Logger()
 	// A hold that failed may have failed only to hear its answer: Asterisk
@@ -227,4 +240,70 @@ func (c *Call) preHeld(eff transfer.Effect) bool {
 		return ari.BridgeID(e.Bridge) == h.bridge && e.Class == h.class && h.playing()
 	}
 	return false
+}
+
+// The dial tone. Asterisk's atxfer plays a dial tone to the transferor
+// while it collects the number, until her first digit; without one she
+// heard silence after the prefix and could not tell that the code was
+// taken. transferd plays transfer.dial_tone to her from the moment the
+// prefix holds the transferee to her next digit, or to the hold's end.
+// Its playback is a ringback as far as the call's bookkeeping goes
+// (c.ringbacks): PlaybackFinished forgets it, a reconcile pass stops it
+// (the layout of a call with no transfer has no ringback), and a restart
+// stops it from the snapshot or, when the snapshot was written before the
+// prefix, by its id (restoreCall: <next transfer id>-dialtone).
+
+// dialToneID is the playback id of the dial tone played before transfer
+// id's number.
+func dialToneID(id string) ari.PlaybackID { return ari.PlaybackID(id + "-dialtone") }
+
+// startDialTone plays the account's dial tone to h's transferor.
+func (c *Call) startDialTone(ctx context.Context, h *preHold) {
+	media := c.acct.cfg.Transfer.DialTone
+	if media == "" {
+		return
+	}
+	cl, to, held := c.app.client, h.transferor, h.held
+	h.toneID = dialToneID(h.id)
+	c.ringbacks[h.toneID] = true
+	id := h.toneID
+	rctx := context.WithoutCancel(ctx) // outlives the digit's message
+	h.tone = goRequest(func() error {
+		// Once he has left her bridge: a playback to a party of a
+		// bridge holds her bridge channel, and Asterisk did not take him
+		// out of it while the tone played (the move hung).
+		if err := held.wait(); err != nil {
+			return errNotHeld
+		}
+		rctx, cancel := context.WithTimeout(rctx, effectTimeout)
+		defer cancel()
+		_, err := cl.Channels.Play(rctx, to, ari.PlayParams{Media: []string{media}, PlaybackID: id})
+		return err
+	})
+}
+
+// stopDialTone stops h's dial tone once its start is answered (a stop
+// that came first would find nothing, and the tone would then play on).
+// It returns at once; h.toneStop reports. A stop that fails leaves it to
+// a reconcile pass.
+func (c *Call) stopDialTone(h *preHold) {
+	if h == nil || h.tone == nil || h.toneStop != nil {
+		return
+	}
+	cl, log, tone, id := c.app.client, c.log, h.tone, h.toneID
+	h.toneStop = goRequest(func() error {
+		if err := tone.wait(); err != nil {
+			log.Debug().Err(err).Str("playback_id", string(id)).Msg("dial tone not started")
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), effectTimeout)
+		defer cancel()
+		err := cl.Playbacks.Stop(ctx, id)
+		if err != nil && !errors.Is(err, ari.ErrNotFound) {
+			log.Warn().Err(err).Str("playback_id", string(id)).Msg("dial tone stop; left to a reconcile pass")
+			c.post(reconcileNow{})
+			return err
+		}
+		return nil
+	})
 }

@@ -524,10 +524,15 @@ func (a *App) restoreCall(ctx context.Context, s snapshot, inApp []ari.ChannelID
 		// the last snapshot written may not name: the restored call has no
 		// hold, so reconcile moves the party back and destroys the bridge
 		// if it is there.
-		id := ari.BridgeID(transfer.HoldBridgeOf(c.xferID(c.xferCount + 1)))
+		next := c.xferID(c.xferCount + 1)
+		id := ari.BridgeID(transfer.HoldBridgeOf(next))
 		if !c.holdBridges[id] {
 			c.holdBridges[id] = true
 			a.claimBridge(c, id)
+		}
+		// And its dial tone, which reconcile stops (404 when none plays).
+		if c.acct.cfg.Transfer.DialTone != "" {
+			c.ringbacks[dialToneID(next)] = true
 		}
 	}
 	if s.LastXfer != nil {

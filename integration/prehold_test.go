@@ -19,7 +19,7 @@ func TestScenario17HoldWhileTyping(t *testing.T) {
 	s := newScenario(t, "s17", nil)
 	alice, bob := s.talking("alice", "1001", "2001")
 	call, bobLeg := s.callID("alice"), s.leg(bob)
-	s.listen(bob)
+	s.listen(bob, alice)
 
 	for _, abandon := range []struct {
 		name, digits string
@@ -28,11 +28,14 @@ func TestScenario17HoldWhileTyping(t *testing.T) {
 		{"closed with no number", "#", 0},
 		{"timed out with no number", "", 4 * time.Second}, // the scenario's digit_timeout
 	} {
-		mb := bob.Mark()
+		mb, ma := bob.Mark(), alice.Mark()
 		s.press(alice, "*2")
 		s.held(bobLeg)
 		s.together(call) // Alice types alone in the call bridge
 		s.hears(bob, mb, "music on hold while the number is typed")
+		s.hears(alice, ma, "the dial tone after the prefix") // alone: nothing else reaches her
+		s.playing(call, "tone:dial")
+		ma = alice.Mark()
 		if c := s.app.Call(string(call)); c.Info().Transfer != nil {
 			t.Fatalf("%s: a transfer before the number: %+v", abandon.name, c.Info().Transfer)
 		}
@@ -48,6 +51,8 @@ func TestScenario17HoldWhileTyping(t *testing.T) {
 		s.together(call, bobLeg)
 		s.noHoldBridge()
 		s.silent(bob, mb, "music on hold after "+abandon.name)
+		s.silent(alice, ma, "the dial tone after "+abandon.name)
+		s.noPlaybacks()
 		if st := partyState(s.app.Call(string(call)).Info(), bobLeg); st != "up" {
 			t.Fatalf("%s: Bob is %q in the API once back with Alice, want up", abandon.name, st)
 		}
@@ -68,8 +73,9 @@ func TestScenario17HoldWhileTyping(t *testing.T) {
 }
 
 // A restart while the transferee is held before the number: the restored
-// call has no transfer, so he is put back with the transferor and the
-// hold bridge is destroyed; a code typed after it works. (It takes a new
+// call has no transfer, so he is put back with the transferor, the hold
+// bridge is destroyed and her dial tone stopped; a code typed after it
+// works. (It takes a new
 // transfer id: with the destroyed bridge's, Asterisk answered the new
 // hold's move 404 and Bob was never held.)
 func TestReconcileRestartWhileTyping(t *testing.T) {
@@ -79,13 +85,15 @@ func TestReconcileRestartWhileTyping(t *testing.T) {
 	call, bobLeg := s.callID("alice"), s.leg(bob)
 	s.listen(bob)
 	mb := bob.Mark()
-	s.press(alice, "*22")
+	s.press(alice, "*2")
 	s.held(bobLeg)
 	s.hears(bob, mb, "music on hold while the number is typed")
+	s.playing(call, "tone:dial")
 	s.stop()
 	s.start(s.ctx)
 	s.together(call, bobLeg)
 	s.noHoldBridge()
+	s.noPlaybacks() // the dial tone stopped by the restored call
 	carol := s.startTransfer(alice, bob, "2600")
 	s.consultAndComplete(call, bob, carol)
 	s.noHoldBridge()

@@ -393,15 +393,21 @@ func (s *scenario) playing(ch ari.ChannelID, media string) {
 }
 
 // playbacksOn lists playbacks whose target is the channel, using the ids
-// transferd gives them (<transfer>-ringback-<n>).
+// transferd gives them (<transfer>-ringback-<n>, <transfer>-dialtone).
 func (s *scenario) playbacksOn(ch ari.ChannelID) ([]ari.Playback, error) {
 	var out []ari.Playback
 	for _, c := range s.app.Calls(account) {
-		if c.Transfer == nil {
-			continue
+		var ids []ari.PlaybackID
+		for k := 1; k <= 3; k++ {
+			ids = append(ids, ari.PlaybackID(fmt.Sprintf("%s-x%d-dialtone", c.ID, k)))
 		}
-		for n := 1; n <= 8; n++ {
-			p, err := s.client.Playbacks.Get(s.ctx, ari.PlaybackID(fmt.Sprintf("%s-ringback-%d", c.Transfer.ID, n)))
+		if c.Transfer != nil {
+			for n := 1; n <= 8; n++ {
+				ids = append(ids, ari.PlaybackID(fmt.Sprintf("%s-ringback-%d", c.Transfer.ID, n)))
+			}
+		}
+		for _, id := range ids {
+			p, err := s.client.Playbacks.Get(s.ctx, id)
 			if err == nil && p.TargetURI == "channel:"+string(ch) {
 				out = append(out, *p)
 			}
@@ -514,8 +520,11 @@ func (s *scenario) noPlaybacks() {
 	defer cancel()
 	call := s.callID("alice")
 	for k := 1; k <= 3; k++ {
+		ids := []ari.PlaybackID{ari.PlaybackID(fmt.Sprintf("%s-x%d-dialtone", call, k))}
 		for n := 1; n <= 16; n++ {
-			id := ari.PlaybackID(fmt.Sprintf("%s-x%d-ringback-%d", call, k, n))
+			ids = append(ids, ari.PlaybackID(fmt.Sprintf("%s-x%d-ringback-%d", call, k, n)))
+		}
+		for _, id := range ids {
 			if p, err := s.client.Playbacks.Get(ctx, id); err == nil {
 				s.t.Errorf("playback %s (%s on %s) left playing", id, p.MediaURI, p.TargetURI)
 			}
