@@ -319,7 +319,8 @@ func (s *sipScenario) outcomeOf(call, outcome string) {
 	s.outcome(ari.ChannelID(call), outcome)
 }
 
-// SIP 1: Alice calls Bob, presses *2<Carol>#, Bob hears music (not Alice),
+// SIP 1: Alice calls Bob, presses *2 and hears a dial tone, then
+// <Carol>#; Bob hears music (not Alice),
 // Carol answers and talks with Alice, Alice hangs up: Bob and Carol hear
 // each other.
 func TestSIPAttendedTransferComplete(t *testing.T) {
@@ -330,7 +331,12 @@ func TestSIPAttendedTransferComplete(t *testing.T) {
 	s.hears(b, "bob", toneAlice)
 	s.connected(a, "alice", s.identity(1))
 
-	a.Press("*2"+s.num(2)+"#", keyDown, keyGap)
+	// After *2 she hears the dial tone (indications.conf's us: 350+440
+	// Hz) until her next digit, as with Asterisk's atxfer.
+	a.Press("*2", keyDown, keyGap)
+	s.hearsTone(a, "alice (dial tone)", 350)
+	s.hearsTone(a, "alice (dial tone)", 440)
+	a.Press(s.num(2)+"#", keyDown, keyGap)
 	c := s.incoming(s.carol)
 	s.transferState(ari.ChannelID(call), "CallingTarget")
 	if err := c.Answer(s.ctx); err != nil {
