@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -227,5 +228,22 @@ func TestInboxKeepsOrderAndLosesNothing(t *testing.T) {
 			t.Fatalf("writer %d: item %d out of order, want %d", p[0], p[1], next[p[0]])
 		}
 		next[p[0]]++
+	}
+}
+
+// The dial tone played before a code's number is not written in the
+// call's snapshot (a restore stops it by the next transfer's id), so its
+// start and its end cost no snapshot write; a ringback is written.
+func TestSnapshotLeavesOutTheDialTone(t *testing.T) {
+	rec := &recorder{}
+	var held []time.Duration
+	c := talkingCall(t, rec, &held)
+	h := &preHold{id: c.xferID(c.xferCount + 1)}
+	h.toneID = dialToneID(h.id)
+	c.prehold = h
+	c.ringbacks[h.toneID] = true
+	c.ringbacks["c1-x0-ringback-1"] = true
+	if got := c.snapshot(nil).Ringbacks; !slices.Equal(got, []ari.PlaybackID{"c1-x0-ringback-1"}) {
+		t.Fatalf("snapshot ringbacks %q, want only the ringback", got)
 	}
 }

@@ -131,6 +131,12 @@ func (c *Call) snapshot(effects []transfer.Effect) snapshot {
 		s.Timers[name] = d
 	}
 	for id := range c.ringbacks {
+		if h := c.prehold; h != nil && id == h.toneID {
+			// The dial tone of a hold made ahead of a code: a restore
+			// stops it by the next transfer's id, so it costs no write
+			// (two per transfer: its start and its end).
+			continue
+		}
 		s.Ringbacks = append(s.Ringbacks, id)
 	}
 	for id := range c.holdBridges {
