@@ -24,7 +24,8 @@ import (
 // and its own transferd process (its own application name and port), so
 // offsets run side by side and each kill is timed on its own call.
 //
-// The offset is measured from the final digit's ChannelDtmfReceived, the
+// The offset is measured from the final digit's ChannelDtmfReceived (for
+// the completion by a hangup, the transferor's ChannelHangupRequest), the
 // event transferd acts on: a watcher application subscribes to the
 // caller's channel (POST /applications/{app}/subscription) and receives the
 // same event from Asterisk; the kill is sent that many milliseconds after
@@ -297,7 +298,7 @@ func (r *sweepRig) talking(ctx context.Context, c *sweepCall, i int) error {
 type sweepKind struct {
 	name string
 	// prepare brings a talking call to just before its final digit and
-	// returns that digit.
+	// returns that digit ("" for a kind whose trigger is the hangup).
 	prepare func(r *sweepRig, ctx context.Context, c *sweepCall) (string, error)
 	// firstEffect is the bridge whose appearance (or disappearance) in
 	// Asterisk shows transferd acted on the code, for the calibration.
@@ -308,6 +309,9 @@ type sweepKind struct {
 	// mustStay are the callers nobody hung up in the scenario: the crash
 	// must not drop them.
 	mustStay func(c *sweepCall) []*Phone
+	// hangup: the trigger is Alice hanging up (her ChannelHangupRequest),
+	// not a digit.
+	hangup bool
 }
 
 var codeSweep = sweepKind{
@@ -374,6 +378,40 @@ var completeSweep = sweepKind{
 	mustStay: func(c *sweepCall) []*Phone { return []*Phone{c.bob, c.carol} },
 }
 
+// trigger names what a kill is timed from.
+func (k sweepKind) trigger() string {
+	if k.hangup {
+		return "transferor's hangup"
+	}
+	return "final digit"
+}
+
+// hangupSweep kills across the completion that Alice's hangup causes while
+// she talks to Carol: the step that moves Bob back beside its write-ahead
+// (rederivable), after taking her out of the call bridge. After the
+// restart Bob and Carol must talk and the API say completed, whichever
+// part of the step the crash cut off.
+var hangupSweep = sweepKind{
+	name: "completion by the transferor's hangup",
+	prepare: func(r *sweepRig, ctx context.Context, c *sweepCall) (string, error) {
+		if err := c.alice.Press(ctx, "*2"+c.carolNum+"#"); err != nil {
+			return "", err
+		}
+		var err error
+		if c.carol, err = phones.WaitRing(ctx, r.tag, c.carolNum); err != nil {
+			return "", err
+		}
+		if err := retryStale(func() error { return c.carol.Answer(ctx) }); err != nil {
+			return "", err
+		}
+		return "", together(ctx, r.direct, c.call, legOf(c.carol))
+	},
+	firstEffect: completeSweep.firstEffect,
+	outcome:     completeSweep.outcome,
+	mustStay:    completeSweep.mustStay,
+	hangup:      true,
+}
+
 // prefixSweep kills across the hold a code's prefix makes before its
 // number (app/prehold.go): the digit is the 2 of *2. The number never
 // comes; after the restart the call has no transfer, so Bob must be back
@@ -409,6 +447,11 @@ func TestKillSweepTransferCode(t *testing.T) {
 func TestKillSweepCompletion(t *testing.T) {
 	t.Parallel()
 	runSweep(t, "kp", completeSweep)
+}
+
+func TestKillSweepHangupCompletion(t *testing.T) {
+	t.Parallel()
+	runSweep(t, "kg", hangupSweep)
 }
 
 func runSweep(t *testing.T, tag string, kind sweepKind) {
@@ -451,7 +494,7 @@ func runSweep(t *testing.T, tag string, kind sweepKind) {
 			status = fmt.Sprintf("stranded=%v dropped=%v diverged=%q unknown=%q leaked=%q err=%q",
 				v.stranded, v.dropped, v.diverged, v.unknown, v.leaked, v.err)
 		}
-		t.Logf("kill %3dms after the final digit (wanted %2dms) %s: %s", c.actual.Milliseconds(), c.offset, c.name, status)
+		t.Logf("kill %3dms after the %s (wanted %2dms) %s: %s", c.actual.Milliseconds(), kind.trigger(), c.offset, c.name, status)
 	}
 	summary := fmt.Sprintf("kill -9 sweep across the %s: %d offsets; stranded %d %v; dropped %d %v; report≠Asterisk %d %v; outcome unknown to the API %d %v; leaked %d %v",
 		kind.name, len(calls), len(stranded), stranded, len(dropped), dropped, len(diverged), diverged, len(unknown), unknown, len(leaked), leaked)
@@ -470,6 +513,9 @@ func runSweep(t *testing.T, tag string, kind sweepKind) {
 // digit's ChannelDtmfReceived as the watcher receives it. The
 // subscription is made first, so the timed part is only the SendDTMF.
 func (r *sweepRig) watchDigit(ctx context.Context, c *sweepCall, digit string) (send func() (time.Time, error), event func() (time.Time, error), err error) {
+	if digit == "" {
+		return r.watchHangup(ctx, c)
+	}
 	sub := r.watcher.Subscribe(ari.Filter{ChannelIDs: []ari.ChannelID{c.call}, Types: []string{"ChannelDtmfReceived"}})
 	if _, err := r.direct.Applications.Subscribe(ctx, r.watchApp, "channel:"+string(c.call)); err != nil {
 		sub.Close()
@@ -495,6 +541,35 @@ func (r *sweepRig) watchDigit(ctx context.Context, c *sweepCall, digit string) (
 				return ari.ParseTime(e.Timestamp)
 			case <-ctx.Done():
 				return time.Time{}, fmt.Errorf("final digit %s of %s never seen: %w", digit, c.name, ctx.Err())
+			}
+		}
+	}
+	return send, event, nil
+}
+
+// watchHangup is watchDigit for a sweep whose trigger is Alice hanging up:
+// send hangs her phone up, event waits for her leg's ChannelHangupRequest.
+func (r *sweepRig) watchHangup(ctx context.Context, c *sweepCall) (send func() (time.Time, error), event func() (time.Time, error), err error) {
+	sub := r.watcher.Subscribe(ari.Filter{ChannelIDs: []ari.ChannelID{c.call}, Types: []string{"ChannelHangupRequest"}})
+	if _, err := r.direct.Applications.Subscribe(ctx, r.watchApp, "channel:"+string(c.call)); err != nil {
+		sub.Close()
+		return nil, nil, err
+	}
+	send = func() (time.Time, error) {
+		err := r.direct.Channels.Hangup(ctx, c.alice.ID, "normal")
+		return time.Now(), err
+	}
+	event = func() (time.Time, error) {
+		// No unsubscribe: the channel goes, and its subscription with it.
+		defer sub.Close()
+		for {
+			select {
+			case ev := <-sub.Events():
+				if e, ok := ev.(*ari.ChannelHangupRequest); ok && e.Channel.ID == c.call {
+					return ari.ParseTime(e.Timestamp)
+				}
+			case <-ctx.Done():
+				return time.Time{}, fmt.Errorf("hangup of %s never seen: %w", c.name, ctx.Err())
 			}
 		}
 	}
@@ -534,12 +609,12 @@ func (r *sweepRig) calibrate(kind sweepKind) {
 		t.Fatal(err)
 	}
 	r.lag = at.Sub(sent)
-	t.Logf("calibration: the final digit's event is stamped %s after its SendDTMF returned", r.lag)
+	t.Logf("calibration: the %s's event is stamped %s after its request returned", kind.trigger(), r.lag)
 	for time.Since(at) < 5*time.Second {
 		_, err := r.direct.Bridges.Get(ctx, bridge)
 		if (err == nil) == appears {
-			t.Logf("calibration: the %s's first effect (hold bridge %s) shows in Asterisk %s after the final digit's event",
-				kind.name, map[bool]string{true: "created", false: "destroyed"}[appears], time.Since(at).Round(time.Millisecond))
+			t.Logf("calibration: the %s's first effect (hold bridge %s) shows in Asterisk %s after the %s's event",
+				kind.name, map[bool]string{true: "created", false: "destroyed"}[appears], time.Since(at).Round(time.Millisecond), kind.trigger())
 			break
 		}
 		time.Sleep(time.Millisecond)
