@@ -294,6 +294,22 @@ func (r *sweepRig) talking(ctx context.Context, c *sweepCall, i int) error {
 	return together(ctx, r.direct, c.call, legOf(c.bob))
 }
 
+// consulting has Alice transfer to Carol, who answers: Alice and Carol
+// talk, Bob is held.
+func (r *sweepRig) consulting(ctx context.Context, c *sweepCall) error {
+	if err := c.alice.Press(ctx, "*2"+c.carolNum+"#"); err != nil {
+		return err
+	}
+	var err error
+	if c.carol, err = phones.WaitRing(ctx, r.tag, c.carolNum); err != nil {
+		return err
+	}
+	if err := retryStale(func() error { return c.carol.Answer(ctx) }); err != nil {
+		return err
+	}
+	return together(ctx, r.direct, c.call, legOf(c.carol))
+}
+
 // sweepKind is what a sweep kills across.
 type sweepKind struct {
 	name string
@@ -345,17 +361,7 @@ var codeSweep = sweepKind{
 var completeSweep = sweepKind{
 	name: "completion",
 	prepare: func(r *sweepRig, ctx context.Context, c *sweepCall) (string, error) {
-		if err := c.alice.Press(ctx, "*2"+c.carolNum+"#"); err != nil {
-			return "", err
-		}
-		var err error
-		if c.carol, err = phones.WaitRing(ctx, r.tag, c.carolNum); err != nil {
-			return "", err
-		}
-		if err := retryStale(func() error { return c.carol.Answer(ctx) }); err != nil {
-			return "", err
-		}
-		if err := together(ctx, r.direct, c.call, legOf(c.carol)); err != nil {
+		if err := r.consulting(ctx, c); err != nil {
 			return "", err
 		}
 		return "4", c.alice.Press(ctx, "*")
@@ -394,17 +400,7 @@ func (k sweepKind) trigger() string {
 var hangupSweep = sweepKind{
 	name: "completion by the transferor's hangup",
 	prepare: func(r *sweepRig, ctx context.Context, c *sweepCall) (string, error) {
-		if err := c.alice.Press(ctx, "*2"+c.carolNum+"#"); err != nil {
-			return "", err
-		}
-		var err error
-		if c.carol, err = phones.WaitRing(ctx, r.tag, c.carolNum); err != nil {
-			return "", err
-		}
-		if err := retryStale(func() error { return c.carol.Answer(ctx) }); err != nil {
-			return "", err
-		}
-		return "", together(ctx, r.direct, c.call, legOf(c.carol))
+		return "", r.consulting(ctx, c)
 	},
 	firstEffect: completeSweep.firstEffect,
 	outcome:     completeSweep.outcome,
