@@ -250,8 +250,8 @@ func (c *Call) preHeld(eff transfer.Effect) bool {
 // Its playback is a ringback as far as the call's bookkeeping goes
 // (c.ringbacks): PlaybackFinished forgets it, a reconcile pass stops it
 // (the layout of a call with no transfer has no ringback), and a restart
-// stops it from the snapshot or, when the snapshot was written before the
-// prefix, by its id (restoreCall: <next transfer id>-dialtone).
+// stops it by its id (restoreCall: <next transfer id>-dialtone), which is
+// why the snapshot leaves it out.
 
 // dialToneID is the playback id of the dial tone played before transfer
 // id's number.
