@@ -507,22 +507,38 @@ func runSweep(t *testing.T, tag string, kind sweepKind) {
 // returns a function that sends the final digit (returning when the
 // request returned) and one that waits for the Asterisk time of the
 // digit's ChannelDtmfReceived as the watcher receives it. The
-// subscription is made first, so the timed part is only the SendDTMF.
+// subscription is made first, so the timed part is only the SendDTMF. For
+// a sweep whose trigger is the hangup (digit ""), send hangs Alice's phone
+// up and event waits for her leg's ChannelHangupRequest.
 func (r *sweepRig) watchDigit(ctx context.Context, c *sweepCall, digit string) (send func() (time.Time, error), event func() (time.Time, error), err error) {
-	if digit == "" {
-		return r.watchHangup(ctx, c)
+	evType, what := "ChannelDtmfReceived", "final digit "+digit
+	trigger := func() error {
+		return r.direct.Channels.SendDTMF(ctx, c.alice.ID, ari.DTMFParams{DTMF: digit, Duration: 80})
 	}
-	sub := r.watcher.Subscribe(ari.Filter{ChannelIDs: []ari.ChannelID{c.call}, Types: []string{"ChannelDtmfReceived"}})
+	matches := func(ev ari.Event) bool {
+		e, ok := ev.(*ari.ChannelDtmfReceived)
+		return ok && e.Digit == digit && e.Channel.ID == c.call
+	}
+	if digit == "" {
+		evType, what = "ChannelHangupRequest", "hangup"
+		trigger = func() error { return r.direct.Channels.Hangup(ctx, c.alice.ID, "normal") }
+		matches = func(ev ari.Event) bool {
+			e, ok := ev.(*ari.ChannelHangupRequest)
+			return ok && e.Channel.ID == c.call
+		}
+	}
+	sub := r.watcher.Subscribe(ari.Filter{ChannelIDs: []ari.ChannelID{c.call}, Types: []string{evType}})
 	if _, err := r.direct.Applications.Subscribe(ctx, r.watchApp, "channel:"+string(c.call)); err != nil {
 		sub.Close()
 		return nil, nil, err
 	}
 	done := func() {
 		sub.Close()
+		// After a hangup the channel, and its subscription, may be gone.
 		_, _ = r.direct.Applications.Unsubscribe(context.WithoutCancel(ctx), r.watchApp, "channel:"+string(c.call))
 	}
 	send = func() (time.Time, error) {
-		err := r.direct.Channels.SendDTMF(ctx, c.alice.ID, ari.DTMFParams{DTMF: digit, Duration: 80})
+		err := trigger()
 		return time.Now(), err
 	}
 	event = func() (time.Time, error) {
@@ -530,42 +546,11 @@ func (r *sweepRig) watchDigit(ctx context.Context, c *sweepCall, digit string) (
 		for {
 			select {
 			case ev := <-sub.Events():
-				e, ok := ev.(*ari.ChannelDtmfReceived)
-				if !ok || e.Digit != digit || e.Channel.ID != c.call {
-					continue
-				}
-				return ari.ParseTime(e.Timestamp)
-			case <-ctx.Done():
-				return time.Time{}, fmt.Errorf("final digit %s of %s never seen: %w", digit, c.name, ctx.Err())
-			}
-		}
-	}
-	return send, event, nil
-}
-
-// watchHangup is watchDigit for a sweep whose trigger is Alice hanging up:
-// send hangs her phone up, event waits for her leg's ChannelHangupRequest.
-func (r *sweepRig) watchHangup(ctx context.Context, c *sweepCall) (send func() (time.Time, error), event func() (time.Time, error), err error) {
-	sub := r.watcher.Subscribe(ari.Filter{ChannelIDs: []ari.ChannelID{c.call}, Types: []string{"ChannelHangupRequest"}})
-	if _, err := r.direct.Applications.Subscribe(ctx, r.watchApp, "channel:"+string(c.call)); err != nil {
-		sub.Close()
-		return nil, nil, err
-	}
-	send = func() (time.Time, error) {
-		err := r.direct.Channels.Hangup(ctx, c.alice.ID, "normal")
-		return time.Now(), err
-	}
-	event = func() (time.Time, error) {
-		// No unsubscribe: the channel goes, and its subscription with it.
-		defer sub.Close()
-		for {
-			select {
-			case ev := <-sub.Events():
-				if e, ok := ev.(*ari.ChannelHangupRequest); ok && e.Channel.ID == c.call {
-					return ari.ParseTime(e.Timestamp)
+				if matches(ev) {
+					return ari.ParseTime(ev.GetTimestamp())
 				}
 			case <-ctx.Done():
-				return time.Time{}, fmt.Errorf("hangup of %s never seen: %w", c.name, ctx.Err())
+				return time.Time{}, fmt.Errorf("%s of %s never seen: %w", what, c.name, ctx.Err())
 			}
 		}
 	}

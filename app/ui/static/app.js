@@ -356,7 +356,6 @@
     return (ps.length ? ps : c.parties || []).map(label).join(' ⇄ ') || c.call_id;
   }
 
-  // held is the channel on hold in the transfer's state, if any.
   // A target that still rings while the transferor is back with the
   // transferee (Hesitant) joins the hold bridge when it answers; the
   // server calls it ringing (a party has one state), the page shows both.
